@@ -1,0 +1,72 @@
+// fatectl entry point: global flags, command groups, errors to exit codes.
+#include <curl/curl.h>
+
+#include <cstdlib>
+#include <cstdio>
+
+#include "commands.h"
+#include "fatectl/core/error.h"
+#include "fatectl/core/log.h"
+
+namespace {
+
+const char* kExitCodes =
+    "Exit codes:\n"
+    "  0  success\n"
+    "  1  the operation failed (or, for diff, changes were found)\n"
+    "  2  usage error or invalid input (spec, job file, flags)\n"
+    "  3  cluster unreachable, or the request was refused (401/403, TLS)\n"
+    "  4  timed out waiting\n";
+
+void apply_log_settings(const fatectl::cli::GlobalOptions& g) {
+  auto& s = fatectl::log::settings();
+  s.verbosity = g.verbosity;
+  s.quiet = g.quiet;
+  s.color = !g.no_color && std::getenv("NO_COLOR") == nullptr;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace fatectl;
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  cli::GlobalOptions g;
+  CLI::App app{
+      "fatectl: stand up and run FATE federated-learning clusters on Kubernetes, connect them "
+      "through an Exchange, prove the federation works, and train Paillier-HE logistic "
+      "regression across parties. One static binary; talks to the Kubernetes API through your "
+      "kubeconfig."};
+  app.name("fatectl");
+  app.footer(kExitCodes);
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.add_option("--kubeconfig", g.kubeconfig, "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)");
+  app.add_option("--context", g.context, "kubeconfig context to use (default: current-context)");
+  app.add_option("-n,--namespace", g.namespace_, "Kubernetes namespace (default: the spec's or the context's)");
+  app.add_option("-o,--output", g.output, "output format: table, yaml or json")
+      ->check(CLI::IsMember({"table", "wide", "yaml", "json"}));
+  app.add_flag("-v,--verbose", g.verbosity, "more detail on stderr (repeat: -vv debug, -vvv HTTP trace)");
+  app.add_flag("-q,--quiet", g.quiet, "only errors on stderr");
+  app.add_flag("--no-color", g.no_color, "no colour (also when NO_COLOR is set)");
+  app.parse_complete_callback([&g] { apply_log_settings(g); });
+
+  cli::add_version_command(app, g);
+  // -- command groups: add one call per group above this marker (completion stays last) --
+  cli::add_completion_command(app, g);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  } catch (const ExitCode& e) {
+    return e.code;
+  } catch (const Error& e) {
+    log::error("{}", e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    log::error("{}", e.what());
+    return 1;
+  }
+  return 0;
+}
