@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The test command (README, CI): installs what the tests need, builds build/fatectl (static),
+# runs every unit and integration test with ctest, then the sanitizer run of the parser tests.
+# Integration tests start the real services they need themselves (Kubernetes API emulator,
+# Apache Traffic Server, nginx -t, TLS backends) and stop them on exit.
+#   FATECTL_TEST_FILTER=regex   run only matching ctest tests
+#   FATECTL_SKIP_ASAN=1         skip the ASan/UBSan pass
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$FATECTL_ROOT"
+TEST_PACKAGES=(python3 python3-numpy python3-sklearn python3-kubernetes python3-websocket python3-yaml
+  nginx-light trafficserver openssl nodejs npm procps iproute2 curl)
+apt_install "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+command -v kubectl >/dev/null || echo "note: kubectl not installed; tests that compare with kubectl are skipped" >&2
+
+scripts/build.sh
+start=$(date +%s)
+cd build
+args=(--output-on-failure --timeout 1200 -j"${FATECTL_TEST_JOBS:-2}")
+[ -n "${FATECTL_TEST_FILTER:-}" ] && args+=(-R "$FATECTL_TEST_FILTER")
+ctest "${args[@]}"
+cd ..
+
+if [ -z "${FATECTL_SKIP_ASAN:-}" ] && [ -z "${FATECTL_TEST_FILTER:-}" ] && [ -x tests/asan.sh ]; then
+  tests/asan.sh
+fi
+echo "tests took $(( $(date +%s) - start )) s" >&2
