@@ -18,5 +18,5 @@ apt_install() {
     --no-install-recommends "${missing[@]}" >&2
 }
 
-BUILD_PACKAGES=(g++ cmake make pkg-config dpkg-dev file libcli11-dev libyaml-cpp-dev libcurl4-openssl-dev
+BUILD_PACKAGES=(g++ ccache cmake make pkg-config dpkg-dev file libcli11-dev libyaml-cpp-dev libcurl4-openssl-dev
   libfmt-dev libgmp-dev libssl-dev doctest-dev zlib1g-dev ca-certificates)

@@ -22,6 +22,9 @@ void collect(const CLI::App* app, const std::string& path, std::map<std::string,
   }
 }
 
+// Key of a command path in the generated scripts ("fatectl", "fatectl cluster", ...).
+std::string key(const std::string& path) { return path.empty() ? "fatectl" : "fatectl " + path; }
+
 std::string join(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& w : v) s += (s.empty() ? "" : " ") + w;
@@ -30,21 +33,21 @@ std::string join(const std::vector<std::string>& v) {
 
 void print_bash(const std::map<std::string, std::vector<std::string>>& tree, const std::string& globals) {
   std::printf("# bash completion for fatectl; load with: source <(fatectl completion bash)\n");
-  std::printf("_fatectl() {\n  local cur path w\n  cur=\"${COMP_WORDS[COMP_CWORD]}\"\n  path=\"\"\n");
+  std::printf("_fatectl() {\n  local cur path w\n  cur=\"${COMP_WORDS[COMP_CWORD]}\"\n  path=fatectl\n");
   std::printf("  for w in \"${COMP_WORDS[@]:1:COMP_CWORD-1}\"; do\n    case \"$w\" in -*) ;; *)\n");
-  std::printf("      if [[ -n \"${_fatectl_words[${path:+$path }$w]+x}\" ]]; then path=\"${path:+$path }$w\"; fi ;;\n    esac\n  done\n");
+  std::printf("      if [[ -n \"${_fatectl_words[$path $w]+x}\" ]]; then path=\"$path $w\"; fi ;;\n    esac\n  done\n");
   std::printf("  COMPREPLY=( $(compgen -W \"${_fatectl_words[$path]} %s\" -- \"$cur\") )\n}\n", globals.c_str());
   std::printf("declare -gA _fatectl_words=(\n");
-  for (const auto& [path, words] : tree) std::printf("  [\"%s\"]=\"%s\"\n", path.c_str(), join(words).c_str());
+  for (const auto& [path, words] : tree) std::printf("  [\"%s\"]=\"%s\"\n", key(path).c_str(), join(words).c_str());
   std::printf(")\ncomplete -F _fatectl fatectl\n");
 }
 
 void print_zsh(const std::map<std::string, std::vector<std::string>>& tree, const std::string& globals) {
   std::printf("#compdef fatectl\n# zsh completion for fatectl; load with: source <(fatectl completion zsh)\n");
   std::printf("typeset -gA _fatectl_words\n_fatectl_words=(\n");
-  for (const auto& [path, words] : tree) std::printf("  '%s' '%s'\n", path.c_str(), join(words).c_str());
-  std::printf(")\n_fatectl() {\n  local path=\"\" w\n  for w in ${words[2,CURRENT-1]}; do\n");
-  std::printf("    [[ $w == -* ]] && continue\n    (( ${+_fatectl_words[${path:+$path }$w]} )) && path=\"${path:+$path }$w\"\n  done\n");
+  for (const auto& [path, words] : tree) std::printf("  '%s' '%s'\n", key(path).c_str(), join(words).c_str());
+  std::printf(")\n_fatectl() {\n  local path=fatectl w\n  for w in ${words[2,CURRENT-1]}; do\n");
+  std::printf("    [[ $w == -* ]] && continue\n    (( ${+_fatectl_words[$path $w]} )) && path=\"$path $w\"\n  done\n");
   std::printf("  compadd -- ${=_fatectl_words[$path]} %s\n}\ncompdef _fatectl fatectl\n", globals.c_str());
 }
 
