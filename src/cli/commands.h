@@ -6,6 +6,23 @@ namespace fatectl::cli {
 
 void add_version_command(CLI::App& root, GlobalOptions& g);     // version.cc
 void add_completion_command(CLI::App& root, GlobalOptions& g);  // completion.cc
+void add_cluster_commands(CLI::App& root, GlobalOptions& g);    // cluster.cc (cluster validate)
+/// The `cluster` command group, created on first use; cluster_render.cc, cluster_ops.cc add to it.
+CLI::App* cluster_command(CLI::App& root);
+void add_keys_commands(CLI::App& root, GlobalOptions& g);   // keys.cc
+void add_bench_commands(CLI::App& root, GlobalOptions& g);  // bench.cc (bench paillier)
+CLI::App* bench_command(CLI::App& root);  // bench.cc: the `bench` group (created on first call); add bench subcommands to it
+void add_exchange_commands(CLI::App& root, GlobalOptions& g);  // exchange.cc (exchange route, reload)
+void add_certs_commands(CLI::App& root, GlobalOptions& g);     // certs.cc (certs init|issue)
+CLI::App* certs_command(CLI::App& root);                        // certs.cc: get or create `certs`
+void add_party_commands(CLI::App& root, GlobalOptions& g);     // party.cc (party serve)
+void add_run_commands(CLI::App& root, GlobalOptions& g);       // run.cc (run --local)
+void add_bench_transport_command(CLI::App& root, GlobalOptions& g);  // bench_transport.cc
+void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g);  // cluster_ops.cc (install, upgrade, diff, uninstall, list, status, history, rollback)
+void add_train_commands(CLI::App& root, GlobalOptions& g);  // train.cc (train, predict; hetero_lr/homo_lr programs)
+void add_cluster_render_commands(CLI::App& root, GlobalOptions& g);  // cluster_render.cc (cluster render, cluster images, bench render)
+void add_toy_commands(CLI::App& root, GlobalOptions& g);  // toy.cc (toy, toy --native)
+void add_certs_exchange_command(CLI::App& root, GlobalOptions& g);  // certs_exchange.cc (certs exchange)
 // -- command groups: add one declaration line per group above this marker --
 
 }  // namespace fatectl::cli

@@ -51,6 +51,19 @@ int main(int argc, char** argv) {
   app.parse_complete_callback([&g] { apply_log_settings(g); });
 
   cli::add_version_command(app, g);
+  cli::add_cluster_commands(app, g);
+  cli::add_keys_commands(app, g);
+  cli::add_bench_commands(app, g);
+  cli::add_exchange_commands(app, g);
+  cli::add_certs_commands(app, g);
+  cli::add_party_commands(app, g);
+  cli::add_run_commands(app, g);
+  cli::add_bench_transport_command(app, g);
+  cli::add_cluster_ops_commands(app, g);
+  cli::add_train_commands(app, g);
+  cli::add_cluster_render_commands(app, g);
+  cli::add_toy_commands(app, g);
+  cli::add_certs_exchange_command(app, g);
   // -- command groups: add one call per group above this marker (completion stays last) --
   cli::add_completion_command(app, g);
 

@@ -210,7 +210,10 @@ void emit_yaml(std::ostream& o, const YAML::Node& n, int indent) {
   if (n.IsMap()) {
     for (const auto& kv : n) {
       std::string k = kv.first.Scalar();
-      o << pad << (plain_safe(k) ? k : double_quoted(k)) << ':';
+      // integer keys parsed from plain YAML (tag "?", e.g. party ids in route tables) stay
+      // integers; every other key is a string
+      bool int_key = kv.first.Tag() == "?" && resolve_plain(k) == ScalarType::Int;
+      o << pad << (int_key || plain_safe(k) ? k : double_quoted(k)) << ':';
       emit_value(o, kv.second, indent + 2, false);
     }
   } else if (n.IsSequence()) {

@@ -37,6 +37,19 @@ class LocalChannel : public Channel {
   long self_;
 };
 
+void Channel::send_stream(long to, const std::string& name, std::uint64_t total, const Producer& fill) {
+  Bytes b(total, '\0');
+  if (total) fill(b.data(), total);
+  send(to, name, b);
+}
+
+std::uint64_t Channel::recv_stream(long from, const std::string& name, std::chrono::milliseconds timeout,
+                                   const Consumer& consume) {
+  Bytes b = recv(from, name, timeout);
+  if (!b.empty()) consume(std::string_view(b));
+  return b.size();
+}
+
 std::unique_ptr<Channel> LocalHub::channel(long party) { return std::make_unique<LocalChannel>(*this, party); }
 
 }  // namespace fatectl::fed

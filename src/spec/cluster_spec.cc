@@ -1,8 +1,14 @@
+// Loading a cluster spec: raw-text checks, chart and generation, the key tree, the rules.
 #include "fatectl/spec/cluster_spec.h"
 
 #include <algorithm>
+#include <regex>
 
 #include "fatectl/core/yaml.h"
+#include "fatectl/spec/schema.h"
+#include "fatectl/spec/source_check.h"
+#include "fatectl/spec/suggest.h"
+#include "fatectl/spec/validate.h"
 
 namespace fatectl::spec {
 
@@ -10,42 +16,187 @@ bool ClusterSpec::has_module(const std::string& m) const {
   return std::find(modules.begin(), modules.end(), m) != modules.end();
 }
 
-namespace {
-
-std::string required_string(const YAML::Node& root, const std::string& key, const std::string& file) {
-  YAML::Node v = root[key];
-  if (!v || !v.IsScalar() || v.Scalar().empty())
-    throw invalid_at(yaml::where(root, file), key, "required key is missing");
-  return v.Scalar();
+std::string Diagnostic::str() const {
+  std::string s = where.str() + ": ";
+  if (!key_path.empty()) s += key_path + ": ";
+  return s + message;
 }
 
-Generation detect_generation(const std::string& chart, const std::string& version) {
-  if (chart == "fate-exchange") return Generation::Exchange;
-  if (version.rfind("v1.6", 0) == 0 || version.rfind("v1.7", 0) == 0 || version.rfind("v1.8", 0) == 0)
-    return Generation::Fate16;
-  if (version.rfind("v2.", 0) == 0) return Generation::Fate20;
-  return Generation::Fate19;
+std::string generation_name(Generation g) {
+  switch (g) {
+    case Generation::Fate16: return "fate v1.6.x";
+    case Generation::Fate19: return "fate v1.9-v1.11";
+    case Generation::Fate20: return "fate v2.0.x";
+    case Generation::Exchange: return "fate-exchange";
+  }
+  return "?";
+}
+
+namespace {
+
+const char* kSupported = "fate v1.6.x, v1.9.x-v1.11.x, v2.0.x; fate-exchange v1.6.x-v1.11.x";
+
+/// Reads chartName/chartVersion and picks the generation. False when it cannot.
+bool pick_generation(Report& r) {
+  ClusterSpec& s = r.spec;
+  const YAML::Node& root = s.root;
+  auto err = [&](const YAML::Node& n, const std::string& path, const std::string& msg) {
+    r.errors.push_back({where(n.IsDefined() ? n : root, s.file), path, msg});
+  };
+  YAML::Node chart = root["chartName"], version = root["chartVersion"];
+  bool ok = true;
+  if (!chart.IsDefined() || chart.IsNull()) {
+    err(chart, "chartName", "required key 'chartName' is missing (fate for a party, fate-exchange for an exchange)");
+    ok = false;
+  } else if (!chart.IsScalar()) {
+    err(chart, "chartName", "expected fate or fate-exchange, got a " + std::string(chart.IsMap() ? "mapping" : "list"));
+    ok = false;
+  } else {
+    s.chart_name = chart.Scalar();
+    if (s.chart_name != "fate" && s.chart_name != "fate-exchange") {
+      std::string msg = "chart " + yaml::json_quote(s.chart_name) + " is not supported (fatectl deploys fate and fate-exchange)";
+      std::string near = nearest(s.chart_name, {"fate", "fate-exchange"});
+      if (!near.empty()) msg += "; did you mean '" + near + "'?";
+      err(chart, "chartName", msg);
+      ok = false;
+    }
+  }
+  if (!version.IsDefined() || version.IsNull()) {
+    err(version, "chartVersion", "required key 'chartVersion' is missing (e.g. v1.11.2)");
+    return false;
+  }
+  if (!version.IsScalar()) {
+    err(version, "chartVersion", "expected a chart version such as v1.11.2");
+    return false;
+  }
+  s.chart_version = version.Scalar();
+  static const std::regex re(R"(^(v?)([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$)");
+  std::smatch m;
+  if (!std::regex_match(s.chart_version, m, re)) {
+    err(version, "chartVersion",
+        yaml::json_quote(s.chart_version) + " is not a chart version; write vMAJOR.MINOR.PATCH, e.g. v1.11.2");
+    return false;
+  }
+  if (m[1].str().empty()) {
+    err(version, "chartVersion", "chart versions start with 'v': write v" + s.chart_version);
+    return false;
+  }
+  if (!ok) return false;
+  int major = std::stoi(m[2].str()), minor = std::stoi(m[3].str());
+  bool supported = true;
+  if (s.chart_name == "fate-exchange") {
+    s.generation = Generation::Exchange;
+    supported = major == 1 && minor >= 6 && minor <= 11;
+  } else if (major == 1 && minor == 6) {
+    s.generation = Generation::Fate16;
+  } else if (major == 1 && minor >= 9 && minor <= 11) {
+    s.generation = Generation::Fate19;
+  } else if (major == 2 && minor == 0) {
+    s.generation = Generation::Fate20;
+  } else {
+    supported = false;
+  }
+  if (!supported) {
+    err(version, "chartVersion",
+        "chart " + s.chart_name + " " + s.chart_version + " is not supported (supported: " + kSupported + ")");
+    return false;
+  }
+  return true;
+}
+
+void fill_basics(Report& r) {
+  ClusterSpec& s = r.spec;
+  const YAML::Node& root = s.root;
+  auto text = [&](const char* k) {
+    YAML::Node n = root[k];
+    return n.IsDefined() && n.IsScalar() ? n.Scalar() : std::string();
+  };
+  s.name = text("name");
+  s.namespace_ = text("namespace");
+  long long id = 0;
+  if (as_integer(root["partyId"], id)) s.party_id = static_cast<long>(id);
+  YAML::Node sk = root["skippedKeys"];
+  if (s.generation != Generation::Fate16 && s.generation != Generation::Exchange && sk.IsDefined() && sk.IsSequence())
+    for (const auto& k : sk)
+      if (k.IsScalar()) s.skipped_keys.push_back(k.Scalar());
+}
+
+bool by_position(const Diagnostic& a, const Diagnostic& b) {
+  if (a.where.line != b.where.line) return a.where.line < b.where.line;
+  return a.where.column < b.where.column;
 }
 
 }  // namespace
 
-ClusterSpec parse(const std::string& text, const std::string& name, const LoadOptions&) {
-  ClusterSpec s;
-  s.file = name;
-  s.root = yaml::parse(text, name);
-  if (!s.root.IsMap()) throw invalid_at(yaml::where(s.root, name), "", "a cluster spec must be a YAML mapping");
-  s.name = required_string(s.root, "name", name);
-  s.namespace_ = required_string(s.root, "namespace", name);
-  s.chart_name = required_string(s.root, "chartName", name);
-  s.chart_version = required_string(s.root, "chartVersion", name);
-  s.generation = detect_generation(s.chart_name, s.chart_version);
-  if (s.root["partyId"]) s.party_id = s.root["partyId"].as<long>(0);
-  for (const auto& m : s.root["modules"]) s.modules.push_back(m.Scalar());
-  return s;
+Report check(const std::string& text, const std::string& name, const LoadOptions& opts) {
+  Report r;
+  r.spec.file = name;
+  auto finish = [&r]() -> Report {
+    std::stable_sort(r.errors.begin(), r.errors.end(), by_position);
+    std::stable_sort(r.warnings.begin(), r.warnings.end(), by_position);
+    for (const auto& w : r.warnings) r.spec.warnings.push_back(w.str());
+    return r;
+  };
+
+  SourceFacts facts = check_source(text, name, r.errors);
+  if (!facts.parse_ok) return finish();
+  if (facts.empty) {
+    r.errors.push_back({Location{name, 1, 1}, "",
+                        "the file is empty; expected a cluster spec (a mapping with name, namespace, chartName, "
+                        "chartVersion, partyId and modules)"});
+    return finish();
+  }
+  try {
+    r.spec.root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {  // the event scan accepted it, so this is unexpected
+    Location l{name, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
+    r.errors.push_back({l, "", "YAML syntax error: " + e.msg});
+    return finish();
+  }
+  const YAML::Node& root = r.spec.root;
+  if (!root.IsMap()) {
+    r.errors.push_back({where(root, name), "",
+                        std::string("a cluster spec is a mapping of keys (name: ..., chartName: ...), not a ") +
+                            (root.IsSequence() ? "list" : "single value")});
+    return finish();
+  }
+  if (!pick_generation(r)) return finish();
+  fill_basics(r);
+
+  WalkContext ctx;
+  ctx.file = name;
+  ctx.gen = schema::gen_bit(r.spec.generation);
+  ctx.lenient = opts.lenient;
+  ctx.skipped = r.spec.skipped_keys;
+  ctx.report = &r;
+  check_shape(root, schema::root_for(r.spec.generation), "", ctx);
+  check_rules(r, opts);
+  return finish();
+}
+
+Report check_file(const std::string& path, const LoadOptions& opts) {
+  std::string text;
+  try {
+    text = yaml::read_file(path);
+  } catch (const Error& e) {
+    Report r;
+    r.spec.file = path;
+    r.errors.push_back({Location{path, 0, 0}, "", "cannot read the file (does it exist, and may you read it?)"});
+    return r;
+  }
+  return check(text, path == "-" ? std::string("<stdin>") : path, opts);
+}
+
+ClusterSpec parse(const std::string& text, const std::string& name, const LoadOptions& opts) {
+  Report r = check(text, name, opts);
+  if (!r.ok()) throw Error(ErrorKind::Invalid, r.errors.front().str());
+  return std::move(r.spec);
 }
 
 ClusterSpec load(const std::string& path, const LoadOptions& opts) {
-  return parse(yaml::read_file(path), path, opts);
+  Report r = check_file(path, opts);
+  if (!r.ok()) throw Error(ErrorKind::Invalid, r.errors.front().str());
+  return std::move(r.spec);
 }
 
 }  // namespace fatectl::spec

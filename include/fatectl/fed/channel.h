@@ -3,10 +3,13 @@
 // check talk only through this; fed/ provides the TLS implementation, tests use Local.
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -24,6 +27,22 @@ class Channel {
   virtual void send(long to_party, const std::string& name, const Bytes& payload) = 0;
   /// Blocks until the message arrives; throws fatectl::Error(Timeout) after `timeout`.
   virtual Bytes recv(long from_party, const std::string& name, std::chrono::milliseconds timeout) = 0;
+
+  // -- streaming (large vectors): neither side needs the whole message in one buffer --------
+  /// Writes the next `n` bytes of the stream into `dst`.
+  using Producer = std::function<void(char* dst, std::size_t n)>;
+  /// Receives the next piece of the stream (pieces arrive in order).
+  using Consumer = std::function<void(std::string_view piece)>;
+  /// Sends one message of `total` bytes produced piecewise by `fill`; the receiver may take it
+  /// with recv() or recv_stream(). Default: builds the message in memory and calls send().
+  virtual void send_stream(long to_party, const std::string& name, std::uint64_t total, const Producer& fill);
+  /// Receives one message piece by piece as it arrives; returns its size. `timeout` bounds the
+  /// wait for the message to start and for each next piece. Default: recv() then one piece.
+  virtual std::uint64_t recv_stream(long from_party, const std::string& name, std::chrono::milliseconds timeout,
+                                    const Consumer& consume);
+  /// Waits until every message sent so far has been acknowledged by its receiver (no-op in
+  /// process); throws like send() when a peer is unreachable or refused a frame.
+  virtual void flush(std::chrono::milliseconds timeout) {}
 };
 
 /// In-process channels for tests and single-process runs: every party's Channel shares one

@@ -1,0 +1,46 @@
+#pragma once
+// Training data: CSV files with a header, an id column, an optional label column and numeric
+// features; strict validation (every problem names file, row and column) and id alignment.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fatectl::ml {
+
+/// Which columns of a CSV file mean what.
+struct DataSpec {
+  std::string path;
+  std::string id_column = "id";
+  std::string label_column = "y";    ///< used only when with_label
+  bool with_label = false;           ///< guest (hetero) and every homo client
+  std::vector<std::string> features; ///< empty = every column except id and label
+};
+
+/// A loaded, validated table: one row per sample, features row-major.
+struct Dataset {
+  std::string file;
+  std::vector<std::string> ids;
+  std::vector<double> labels;  ///< 0/1 (FATE: label == 1 is positive, anything else negative)
+  std::vector<std::string> feature_names;
+  std::vector<double> x;       ///< rows × cols, row-major
+  size_t rows() const { return ids.size(); }
+  size_t cols() const { return feature_names.size(); }
+  const double* row(size_t i) const { return x.data() + i * cols(); }
+  bool has_labels() const { return !labels.empty(); }
+  /// The rows in `order` (indices into this table), in that order.
+  Dataset select(const std::vector<size_t>& order) const;
+};
+
+/// Loads and validates a CSV file. Refuses (Invalid, "FILE:ROW:COL: column: problem"): a missing
+/// or empty file, a header without the id/label/feature columns, a duplicate column name, a row
+/// with the wrong number of cells, an empty or non-numeric cell, NaN or infinity, a label other
+/// than 0/1 (or -1/1), a duplicate id, and a file with no data rows.
+Dataset load_csv(const DataSpec& spec);
+
+/// Deterministic salted hashes of ids used by the intersection (SHA-256 of salt‖0‖id, hex).
+std::vector<std::string> hash_ids(const std::vector<std::string>& ids, const std::string& salt);
+
+/// FATE orders intersected ids as strings; this returns the row indices of `ids` sorted by id.
+std::vector<size_t> sorted_order(const std::vector<std::string>& ids);
+
+}  // namespace fatectl::ml

@@ -1,0 +1,111 @@
+#pragma once
+// The cluster verbs: install, upgrade, rollback, uninstall, diff, status, list, history. Each
+// composes render (spec -> objects), kube (apply, wait, delete) and release (revision records).
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fatectl/kube/apply.h"
+#include "fatectl/release/record.h"
+#include "fatectl/spec/cluster_spec.h"
+
+namespace fatectl::ops {
+
+/// Flags shared by install, upgrade and rollback.
+struct DeployOptions {
+  bool create_namespace = false;
+  bool wait = true;
+  std::chrono::seconds timeout{30 * 60};
+  std::string dry_run;  ///< "", "client" (render only) or "server" (dryRun=All, nothing stored)
+  bool purge = false;   ///< upgrade: also delete PVCs that left the spec
+  bool force = false;   ///< upgrade: allow a chart change or a downgrade
+  unsigned concurrency = 8;
+  std::chrono::milliseconds poll{1000};
+};
+
+/// What install/upgrade/rollback did.
+struct DeployResult {
+  std::string name;
+  std::string namespace_;
+  int revision = 0;
+  bool unchanged = false;  ///< install of the spec already deployed: no new revision
+  std::string status;
+  std::vector<kube::Manifest> objects;  ///< rendered, in apply order
+  std::vector<kube::ObjectRef> pruned;  ///< upgrade: deleted because they left the spec
+  std::vector<kube::ObjectRef> kept;    ///< upgrade: left the spec but kept (PVCs without --purge)
+};
+
+/// Renders a spec for this cluster (its server version decides PSP vs Pod Security labels) and
+/// fills in metadata.namespace of namespaced objects. In apply order.
+std::vector<kube::Manifest> render_for(kube::Client& c, const spec::ClusterSpec& spec, bool offline = false);
+
+/// `cluster install`: see docs/kube.md. `spec_text` is stored in the release record.
+DeployResult install(kube::Client& c, const spec::ClusterSpec& spec, const std::string& spec_text,
+                     const DeployOptions& o);
+/// `cluster upgrade`.
+DeployResult upgrade(kube::Client& c, const spec::ClusterSpec& spec, const std::string& spec_text,
+                     const DeployOptions& o);
+/// `cluster rollback NAME [REVISION]` (0 = the revision before the current one).
+DeployResult rollback(kube::Client& c, const std::string& ns, const std::string& name, int revision,
+                      const DeployOptions& o);
+
+/// What uninstall did and what it left in place on purpose.
+struct UninstallResult {
+  std::vector<kube::ObjectRef> deleted;
+  std::vector<std::pair<kube::ObjectRef, std::string>> kept;  ///< object and why
+  int records = 0;                                           ///< release revisions removed
+};
+UninstallResult uninstall(kube::Client& c, const std::string& ns, const std::string& name, bool purge,
+                          std::chrono::seconds timeout, bool wait = true);
+
+/// One object's difference between the cluster and the spec.
+struct ObjectDiff {
+  kube::ObjectRef ref;
+  std::string module;
+  std::string action;  ///< "create", "update" or "delete"
+  std::string diff;    ///< unified diff (Secret values masked)
+};
+/// `cluster diff`: server-side dry-run of every object compared with the live one, plus the
+/// objects of the installed revision that would be deleted. Empty = no change.
+std::vector<ObjectDiff> diff(kube::Client& c, const spec::ClusterSpec& spec);
+
+/// Unified diff of two texts with `context` lines around each change ("" when equal).
+std::string unified_diff(const std::string& a, const std::string& b, const std::string& a_name,
+                         const std::string& b_name, int context = 3);
+/// A live or dry-run object without server-set fields (managedFields, status, resourceVersion,
+/// uid, creationTimestamp, generation, ...), Secret values masked.
+YAML::Node comparable(const YAML::Node& obj);
+
+/// Readiness of one module of an installed cluster.
+struct ModuleStatus {
+  std::string module;
+  int ready = 0;
+  int total = 0;
+  std::string detail;  ///< first reason when not ready
+};
+/// An address the next party needs for its route table.
+struct Endpoint {
+  std::string module;
+  std::string kind;     ///< Service or Ingress
+  std::string name;
+  std::string type;     ///< NodePort, LoadBalancer, Ingress
+  std::string address;  ///< "nodePort 30109 -> 9370/TCP", "10.0.0.5:9370", "fate.example.org"
+};
+/// `cluster status NAME`.
+struct StatusReport {
+  release::Record record;
+  std::vector<ModuleStatus> modules;
+  std::vector<Endpoint> endpoints;
+  std::vector<kube::ObjectRef> missing;  ///< in the inventory but not in the cluster
+};
+StatusReport status(kube::Client& c, const std::string& ns, const std::string& name);
+
+/// The namespace holding release `name`: `ns_flag` when given, else the one namespace holding
+/// it (searched cluster-wide; falls back to the context's namespace when listing is refused).
+std::string release_namespace(kube::Client& c, const std::string& name, const std::string& ns_flag);
+
+/// Compares chart versions "v1.10.0" < "v1.11.2" (numeric per part; -1, 0, 1).
+int compare_versions(const std::string& a, const std::string& b);
+
+}  // namespace fatectl::ops

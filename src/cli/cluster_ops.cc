@@ -1,0 +1,420 @@
+// fatectl cluster install|upgrade|diff|uninstall|list|status|history|rollback: the verbs that
+// talk to the Kubernetes cluster. Flags are parsed here; src/ops does the work.
+#include <cstdio>
+#include <memory>
+
+#include "commands.h"
+#include "fatectl/core/error.h"
+#include "fatectl/core/log.h"
+#include "fatectl/core/output.h"
+#include "fatectl/core/yaml.h"
+#include "fatectl/kube/client.h"
+#include "fatectl/ops/cluster.h"
+#include "fatectl/spec/cluster_spec.h"
+
+namespace fatectl::cli {
+namespace {
+
+struct OpsFlags {
+  std::string file;
+  bool create_namespace = false;
+  bool wait = true;
+  std::string timeout = "30m";
+  std::string dry_run;
+  bool purge = false;
+  bool force = false;
+  bool all_namespaces = false;
+  std::string name;
+  int revision = 0;
+};
+
+std::chrono::seconds parse_duration(const std::string& s, const std::string& flag) {
+  if (s.empty()) throw invalid(flag + ": empty duration");
+  long total = 0, cur = 0;
+  bool digits = false;
+  for (char ch : s) {
+    if (std::isdigit(static_cast<unsigned char>(ch))) {
+      cur = cur * 10 + (ch - '0');
+      digits = true;
+      continue;
+    }
+    if (!digits) throw invalid(flag + ": '" + s + "' is not a duration (examples: 90s, 10m, 1h30m)");
+    long mul = ch == 's' ? 1 : ch == 'm' ? 60 : ch == 'h' ? 3600 : -1;
+    if (mul < 0) throw invalid(flag + ": '" + s + "' is not a duration (examples: 90s, 10m, 1h30m)");
+    total += cur * mul;
+    cur = 0;
+    digits = false;
+  }
+  if (digits) total += cur;  // bare number = seconds
+  return std::chrono::seconds(total);
+}
+
+std::unique_ptr<kube::Client> connect(const GlobalOptions& g) {
+  return std::make_unique<kube::Client>(kube::load_config({g.kubeconfig, g.context}));
+}
+
+spec::ClusterSpec load_spec(const std::string& path, std::string& text, const GlobalOptions& g) {
+  text = yaml::read_file(path);
+  spec::ClusterSpec s = spec::parse(text, path);
+  for (const auto& w : s.warnings) log::warn("{}", w);
+  if (!g.namespace_.empty() && g.namespace_ != s.namespace_)
+    throw invalid(path + ": namespace: the spec says '" + s.namespace_ + "' but -n says '" + g.namespace_ +
+                  "'; change the spec (the namespace is part of the cluster's identity)");
+  return s;
+}
+
+ops::DeployOptions deploy_options(const OpsFlags& f) {
+  ops::DeployOptions o;
+  o.create_namespace = f.create_namespace;
+  o.wait = f.wait;
+  o.timeout = parse_duration(f.timeout, "--timeout");
+  o.dry_run = f.dry_run;
+  o.purge = f.purge;
+  o.force = f.force;
+  return o;
+}
+
+// Prints text with every registered secret (tokens, spec passwords, Secret values) replaced by ***.
+void out(const std::string& text) {
+  std::string r = log::redact(text);
+  std::fwrite(r.data(), 1, r.size(), stdout);
+}
+
+// Secret values never reach the terminal: a dry run shows their keys with "***".
+YAML::Node masked(const YAML::Node& obj) {
+  if (!obj["kind"] || obj["kind"].Scalar() != "Secret") return obj;
+  YAML::Node n = yaml::clone(obj);
+  for (const char* k : {"data", "stringData"})
+    if (n[k] && n[k].IsMap())
+      for (auto kv : n[k]) kv.second = yaml::str("***");
+  return n;
+}
+
+void print_objects(const std::vector<kube::Manifest>& objs, const GlobalOptions& g) {
+  auto fmt = g.format();
+  if (fmt == output::Format::Yaml) {
+    for (const auto& m : objs) out("---\n" + yaml::to_yaml(masked(m.node)));
+    return;
+  }
+  if (fmt == output::Format::Json) {
+    YAML::Node list(YAML::NodeType::Map);
+    list["apiVersion"] = "v1";
+    list["kind"] = "List";
+    list["items"] = YAML::Node(YAML::NodeType::Sequence);
+    for (const auto& m : objs) list["items"].push_back(masked(m.node));
+    out(yaml::to_json(list));
+    return;
+  }
+  output::Table t;
+  t.headers = {"module", "kind", "namespace", "name"};
+  for (const auto& m : objs) {
+    auto r = m.ref();
+    t.rows.push_back({m.module.empty() ? "-" : m.module, r.kind, r.namespace_.empty() ? "-" : r.namespace_, r.name});
+  }
+  std::printf("%s", t.render().c_str());
+}
+
+void report_deploy(const ops::DeployResult& r, const std::string& verb, const OpsFlags& f, const GlobalOptions& g) {
+  if (f.dry_run == "client") {
+    print_objects(r.objects, g);
+    std::fprintf(stderr, "dry run (client): %zu objects would be applied to namespace %s; nothing was sent\n",
+                 r.objects.size(), r.namespace_.c_str());
+    return;
+  }
+  if (g.format() != output::Format::Table) {
+    YAML::Node n(YAML::NodeType::Map);
+    n["name"] = yaml::str(r.name);
+    n["namespace"] = yaml::str(r.namespace_);
+    n["revision"] = r.revision;
+    n["status"] = yaml::str(r.status);
+    n["unchanged"] = r.unchanged;
+    n["objects"] = static_cast<int>(r.objects.size());
+    for (const auto& p : r.pruned) n["pruned"].push_back(yaml::str(p.str()));
+    for (const auto& k : r.kept) n["kept"].push_back(yaml::str(k.str()));
+    output::print(g.format(), n);
+    return;
+  }
+  if (f.dry_run == "server") {
+    std::printf("dry run (server): the API server accepted all %zu objects for %s in namespace %s\n",
+                r.objects.size(), r.name.c_str(), r.namespace_.c_str());
+    for (const auto& p : r.pruned) std::printf("would delete %s (no longer in the spec)\n", p.str().c_str());
+    return;
+  }
+  if (r.unchanged)
+    std::printf("cluster %s is already installed in namespace %s (revision %d) with this spec; nothing changed\n",
+                r.name.c_str(), r.namespace_.c_str(), r.revision);
+  else
+    std::printf("cluster %s %s in namespace %s (revision %d, %zu objects%s)\n", r.name.c_str(), verb.c_str(),
+                r.namespace_.c_str(), r.revision, r.objects.size(), f.wait ? ", all ready" : ", not waited for");
+  for (const auto& p : r.pruned) std::printf("deleted %s (no longer in the spec)\n", p.str().c_str());
+  for (const auto& k : r.kept)
+    std::printf("kept %s (no longer in the spec; holds data — --purge deletes it)\n", k.str().c_str());
+  std::printf("next: fatectl cluster status %s -n %s\n", r.name.c_str(), r.namespace_.c_str());
+}
+
+void add_deploy_flags(CLI::App* c, OpsFlags& f) {
+  c->add_option("-f,--file", f.file, "cluster spec (KubeFATE cluster.yaml; - for stdin)")->required();
+  c->add_flag("--wait,!--no-wait", f.wait, "wait until every module is ready (default: on)");
+  c->add_option("--timeout", f.timeout, "how long to wait, e.g. 90s, 10m, 1h (default 30m)");
+  c->add_option("--dry-run", f.dry_run,
+                "client: render and print the objects without contacting the cluster; server: let the API "
+                "server validate everything (dryRun=All) and store nothing")
+      ->check(CLI::IsMember({"client", "server"}));
+}
+
+}  // namespace
+
+void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
+  CLI::App* cluster = cluster_command(root);
+  auto f = std::make_shared<OpsFlags>();
+
+  // install
+  CLI::App* install = cluster->add_subcommand("install", "Install a FATE party or Exchange from a cluster spec");
+  add_deploy_flags(install, *f);
+  install->add_flag("--create-namespace", f->create_namespace, "create the spec's namespace if it does not exist");
+  install->footer(
+      "Applies every object server-side (field manager fatectl) in dependency order, records revision 1\n"
+      "in a Secret fatectl.release.v1.NAME.v1 in the namespace, then waits for every module and says\n"
+      "why when one is stuck (image pulls, pending volumes, crash loops with their last log lines).\n"
+      "Installing the same spec again changes nothing; re-running an interrupted install converges.\n\n"
+      "Examples:\n"
+      "  fatectl cluster install -f party-9999.yaml --create-namespace\n"
+      "  fatectl cluster install -f party-9999.yaml --dry-run=client -o yaml   # Secret values print as ***\n"
+      "  fatectl cluster install -f party-9999.yaml --dry-run=server\n"
+      "  fatectl --context prod cluster install -f exchange.yaml --timeout 10m");
+  install->callback([f, &g] {
+    std::string text;
+    auto spec = load_spec(f->file, text, g);
+    auto o = deploy_options(*f);
+    std::unique_ptr<kube::Client> c;
+    if (f->dry_run == "client") {
+      c = std::make_unique<kube::Client>(kube::Config{});
+    } else {
+      c = connect(g);
+    }
+    auto r = ops::install(*c, spec, text, o);
+    report_deploy(r, "installed", *f, g);
+  });
+
+  // upgrade
+  CLI::App* upgrade = cluster->add_subcommand("upgrade", "Change an installed cluster to a new spec");
+  add_deploy_flags(upgrade, *f);
+  upgrade->add_flag("--purge", f->purge, "also delete PersistentVolumeClaims that are no longer in the spec");
+  upgrade->add_flag("--force", f->force, "allow a chart change or a chart downgrade");
+  upgrade->footer(
+      "Applies the new spec as the next revision, deletes the objects of the previous revision that are\n"
+      "gone from it (never PersistentVolumeClaims unless --purge), waits, and records the revision.\n"
+      "A different chartName or a lower chartVersion is refused unless --force.\n\n"
+      "Examples:\n"
+      "  fatectl cluster diff -f party-9999.yaml && fatectl cluster upgrade -f party-9999.yaml\n"
+      "  fatectl cluster upgrade -f party-9999.yaml --timeout 15m");
+  upgrade->callback([f, &g] {
+    std::string text;
+    auto spec = load_spec(f->file, text, g);
+    auto c = f->dry_run == "client" ? std::make_unique<kube::Client>(kube::Config{}) : connect(g);
+    auto r = ops::upgrade(*c, spec, text, deploy_options(*f));
+    report_deploy(r, "upgraded", *f, g);
+  });
+
+  // diff
+  CLI::App* diff = cluster->add_subcommand("diff", "Show what install or upgrade would change (exit 1 when something would)");
+  diff->add_option("-f,--file", f->file, "cluster spec")->required();
+  diff->footer(
+      "Sends every rendered object to the API server as a server-side dry run and prints a unified diff\n"
+      "against the live object (server-set fields such as managedFields, status, resourceVersion and uid\n"
+      "are left out; Secret values are masked). Objects the installed revision has and the spec no\n"
+      "longer has are shown as deletions. Exit status: 0 no change, 1 changes, like `kubectl diff`.\n\n"
+      "Example:\n  fatectl cluster diff -f party-9999.yaml");
+  diff->callback([f, &g] {
+    std::string text;
+    auto spec = load_spec(f->file, text, g);
+    auto c = connect(g);
+    auto d = ops::diff(*c, spec);
+    if (g.format() != output::Format::Table) {
+      YAML::Node n(YAML::NodeType::Sequence);
+      for (const auto& x : d) {
+        YAML::Node e(YAML::NodeType::Map);
+        e["object"] = yaml::str(x.ref.str());
+        e["module"] = yaml::str(x.module);
+        e["action"] = yaml::str(x.action);
+        e["diff"] = yaml::str(x.diff);
+        n.push_back(e);
+      }
+      out(g.format() == output::Format::Json ? yaml::to_json(n) : yaml::to_yaml(n));
+    } else {
+      for (const auto& x : d) out(x.diff);
+    }
+    if (d.empty()) {
+      std::fprintf(stderr, "no changes: the cluster matches %s\n", f->file.c_str());
+      return;
+    }
+    std::fprintf(stderr, "%zu object(s) would change\n", d.size());
+    throw ExitCode{1};
+  });
+
+  // uninstall
+  CLI::App* uninstall = cluster->add_subcommand("uninstall", "Delete an installed cluster (keeps data unless --purge)");
+  uninstall->add_option("name", f->name, "cluster (release) name")->required();
+  uninstall->add_flag("--purge", f->purge,
+                      "also delete PersistentVolumeClaims (data!) and the namespace, when fatectl created it");
+  uninstall->add_flag("--wait,!--no-wait", f->wait, "wait until the objects are gone (default: on)");
+  uninstall->add_option("--timeout", f->timeout, "how long to wait (default 30m)");
+  uninstall->footer(
+      "Deletes the cluster's objects in reverse dependency order and waits for them to go, then its\n"
+      "release records. Keeps PersistentVolumeClaims, the namespace and Secrets fatectl did not create,\n"
+      "and prints exactly what it kept.\n\n"
+      "Examples:\n  fatectl cluster uninstall fate-9999\n  fatectl cluster uninstall fate-9999 -n fate-9999 --purge");
+  uninstall->callback([f, &g] {
+    auto c = connect(g);
+    std::string ns = ops::release_namespace(*c, f->name, g.namespace_);
+    auto r = ops::uninstall(*c, ns, f->name, f->purge, parse_duration(f->timeout, "--timeout"), f->wait);
+    if (g.format() != output::Format::Table) {
+      YAML::Node n(YAML::NodeType::Map);
+      n["name"] = yaml::str(f->name);
+      n["namespace"] = yaml::str(ns);
+      n["deleted"] = YAML::Node(YAML::NodeType::Sequence);
+      for (const auto& d : r.deleted) n["deleted"].push_back(yaml::str(d.str()));
+      n["kept"] = YAML::Node(YAML::NodeType::Sequence);
+      for (const auto& [k, why] : r.kept) {
+        YAML::Node e(YAML::NodeType::Map);
+        e["object"] = yaml::str(k.str());
+        e["reason"] = yaml::str(why);
+        n["kept"].push_back(e);
+      }
+      n["releaseRecords"] = r.records;
+      output::print(g.format(), n);
+      return;
+    }
+    std::printf("uninstalled cluster %s from namespace %s: deleted %zu objects and %d release record(s)\n",
+                f->name.c_str(), ns.c_str(), r.deleted.size(), r.records);
+    if (r.kept.empty()) std::printf("kept nothing\n");
+    for (const auto& [k, why] : r.kept) std::printf("kept %s: %s\n", k.str().c_str(), why.c_str());
+  });
+
+  // list
+  CLI::App* list = cluster->add_subcommand("list", "List installed clusters (release records)");
+  list->add_flag("-A,--all-namespaces", f->all_namespaces, "every namespace (default: -n or the context's)");
+  list->footer("Examples:\n  fatectl cluster list -A\n  fatectl cluster list -n fate-9999 -o yaml");
+  list->callback([f, &g] {
+    auto c = connect(g);
+    std::string ns = f->all_namespaces ? "" : (g.namespace_.empty() ? c->config().namespace_ : g.namespace_);
+    auto recs = release::Store::list_latest(*c, ns);
+    YAML::Node n(YAML::NodeType::Sequence);
+    output::Table t;
+    t.headers = {"name", "namespace", "revision", "status", "chart", "version", "updated"};
+    for (const auto& r : recs) {
+      n.push_back(r.to_node(false));
+      t.rows.push_back({r.name, r.namespace_, std::to_string(r.revision), r.status, r.chart, r.chart_version, r.updated});
+    }
+    if (recs.empty() && g.format() == output::Format::Table) {
+      std::fprintf(stderr, "no clusters installed%s\n", ns.empty() ? "" : (" in namespace " + ns + " (try -A)").c_str());
+      return;
+    }
+    output::print(g.format(), n, t);
+  });
+
+  // status
+  CLI::App* status = cluster->add_subcommand("status", "Modules, readiness and endpoints of an installed cluster");
+  status->add_option("name", f->name, "cluster (release) name")->required();
+  status->footer(
+      "Shows each module's readiness (with the reason when one is not ready) and the endpoints the\n"
+      "other parties need for their route tables: NodePorts, LoadBalancer addresses, ingress hosts.\n"
+      "Exit status 1 when a module is not ready or an object is missing.\n\n"
+      "Example:\n  fatectl cluster status fate-9999");
+  status->callback([f, &g] {
+    auto c = connect(g);
+    std::string ns = ops::release_namespace(*c, f->name, g.namespace_);
+    auto rep = ops::status(*c, ns, f->name);
+    bool healthy = rep.missing.empty();
+    for (const auto& m : rep.modules)
+      if (m.ready < m.total) healthy = false;
+    if (g.format() != output::Format::Table) {
+      YAML::Node n = rep.record.to_node(false);
+      n.remove("inventory");
+      n["modules"] = YAML::Node(YAML::NodeType::Sequence);
+      for (const auto& m : rep.modules) {
+        YAML::Node e(YAML::NodeType::Map);
+        e["module"] = yaml::str(m.module);
+        e["ready"] = m.ready;
+        e["total"] = m.total;
+        if (!m.detail.empty()) e["detail"] = yaml::str(m.detail);
+        n["modules"].push_back(e);
+      }
+      n["endpoints"] = YAML::Node(YAML::NodeType::Sequence);
+      for (const auto& ep : rep.endpoints) {
+        YAML::Node e(YAML::NodeType::Map);
+        e["module"] = yaml::str(ep.module);
+        e["kind"] = yaml::str(ep.kind);
+        e["name"] = yaml::str(ep.name);
+        e["type"] = yaml::str(ep.type);
+        e["address"] = yaml::str(ep.address);
+        n["endpoints"].push_back(e);
+      }
+      n["missing"] = YAML::Node(YAML::NodeType::Sequence);
+      for (const auto& m : rep.missing) n["missing"].push_back(yaml::str(m.str()));
+      output::print(g.format(), n);
+    } else {
+      const auto& r = rep.record;
+      std::printf("cluster %s in namespace %s: revision %d, %s (%s %s), updated %s\n", r.name.c_str(),
+                  r.namespace_.c_str(), r.revision, r.status.c_str(), r.chart.c_str(), r.chart_version.c_str(),
+                  r.updated.c_str());
+      if (!r.description.empty()) std::printf("%s\n", r.description.c_str());
+      output::Table t;
+      t.headers = {"module", "ready", "status"};
+      for (const auto& m : rep.modules)
+        t.rows.push_back({m.module, std::to_string(m.ready) + "/" + std::to_string(m.total),
+                          m.ready == m.total ? "ready" : m.detail});
+      std::printf("\n%s", t.render().c_str());
+      if (!rep.endpoints.empty()) {
+        output::Table e;
+        e.headers = {"module", "kind", "name", "type", "address"};
+        for (const auto& ep : rep.endpoints) e.rows.push_back({ep.module, ep.kind, ep.name, ep.type, ep.address});
+        std::printf("\nendpoints:\n%s", e.render().c_str());
+      }
+      for (const auto& m : rep.missing) std::printf("missing: %s (re-run install or upgrade)\n", m.str().c_str());
+    }
+    if (!healthy) throw ExitCode{1};
+  });
+
+  // history
+  CLI::App* history = cluster->add_subcommand("history", "Revisions of an installed cluster");
+  history->add_option("name", f->name, "cluster (release) name")->required();
+  history->footer("Example:\n  fatectl cluster history fate-9999");
+  history->callback([f, &g] {
+    auto c = connect(g);
+    std::string ns = ops::release_namespace(*c, f->name, g.namespace_);
+    auto h = release::Store(*c, ns).history(f->name);
+    if (h.empty()) throw failed("no cluster '" + f->name + "' in namespace '" + ns + "'");
+    YAML::Node n(YAML::NodeType::Sequence);
+    output::Table t;
+    t.headers = {"revision", "updated", "status", "chart", "version", "fatectl", "description"};
+    for (const auto& r : h) {
+      YAML::Node e = r.to_node(false);
+      e.remove("inventory");
+      n.push_back(e);
+      t.rows.push_back({std::to_string(r.revision), r.updated, r.status, r.chart, r.chart_version,
+                        r.fatectl_version, r.description});
+    }
+    output::print(g.format(), n, t);
+  });
+
+  // rollback
+  CLI::App* rollback = cluster->add_subcommand("rollback", "Return a cluster to an earlier revision's spec");
+  rollback->add_option("name", f->name, "cluster (release) name")->required();
+  rollback->add_option("revision", f->revision, "revision to return to (default: the one before the current)");
+  rollback->add_flag("--wait,!--no-wait", f->wait, "wait until every module is ready (default: on)");
+  rollback->add_option("--timeout", f->timeout, "how long to wait (default 30m)");
+  rollback->add_flag("--purge", f->purge, "also delete PersistentVolumeClaims the old revision does not have");
+  rollback->footer(
+      "Re-applies the spec stored in that revision as a new revision (history is never rewritten).\n\n"
+      "Examples:\n  fatectl cluster rollback fate-9999\n  fatectl cluster rollback fate-9999 2");
+  rollback->callback([f, &g] {
+    auto c = connect(g);
+    std::string ns = ops::release_namespace(*c, f->name, g.namespace_);
+    auto o = deploy_options(*f);
+    auto r = ops::rollback(*c, ns, f->name, f->revision, o);
+    report_deploy(r, "rolled back", *f, g);
+  });
+}
+
+}  // namespace fatectl::cli

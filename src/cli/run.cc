@@ -1,0 +1,43 @@
+// fatectl run --local: every party of a job as a local process.
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "commands.h"
+#include "fatectl/core/error.h"
+#include "fatectl/core/log.h"
+#include "fatectl/fed/party.h"
+
+namespace fatectl::cli {
+
+void add_run_commands(CLI::App& root, GlobalOptions& g) {
+  auto o = std::make_shared<fed::LocalRunOptions>();
+  auto local = std::make_shared<bool>(false);
+  CLI::App* run = root.add_subcommand("run", "Run a federated job; --local starts every party as a process on this machine");
+  run->add_flag("--local", *local, "start every party of the job on 127.0.0.1 (the only mode so far)");
+  run->add_option("--job", o->job_file, "job file (docs/job-file.md)")->required();
+  run->add_option("--run-dir", o->run_dir, "directory for the parties' logs, certificates and the local job copy "
+                                            "(default: a new $TMPDIR/fatectl-run-<job>-XXXXXX)");
+  run->footer(
+      "Each party runs as `fatectl party serve` with its own loopback port, certificate and log file\n"
+      "(<run-dir>/<party>.log). Their output is shown here, each line prefixed with [party role]. If the\n"
+      "job's certificates directory has no CA, a throwaway CA for the job's domain is created in the run\n"
+      "directory. Ctrl-C, a failing party or the job timeout stop every party.\n"
+      "Exit status: 0 when every party succeeded, else the first failing party's status (4 = timeout,\n"
+      "130 = interrupted).\n\n"
+      "Examples:\n"
+      "  fatectl run --local --job examples/jobs/echo.yaml\n"
+      "  fatectl run --local --job job.yaml --run-dir runs/lr-1 -v\n");
+  run->callback([o, local, &g] {
+    if (!*local)
+      throw invalid("run: only --local is supported; on separate machines start each party with `fatectl party serve`");
+    for (int i = 0; i < g.verbosity; ++i) o->global_args.push_back("-v");
+    if (g.quiet) o->global_args.push_back("-q");
+    o->global_args.push_back("--no-color");
+    o->color = !g.no_color && std::getenv("NO_COLOR") == nullptr && isatty(1);
+    int rc = fed::run_local(*o);
+    if (rc != 0) throw ExitCode{rc};
+  });
+}
+
+}  // namespace fatectl::cli

@@ -1,0 +1,319 @@
+// Homo (horizontal) logistic regression: guest and hosts are clients with the same features,
+// each trains on its own rows, and every aggregate_iters epochs the arbiter averages their
+// models weighted by sample count through secure aggregation (pairwise X25519 pads), as FATE
+// 1.11's homo_lr with secure_aggregate=True.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <sstream>
+
+#include "fatectl/core/error.h"
+#include "fatectl/core/yaml.h"
+#include "fatectl/ml/metrics.h"
+#include "fatectl/ml/optimizer.h"
+#include "fatectl/ml/rng.h"
+#include "fatectl/ml/secure_agg.h"
+#include "fatectl/ml/wire.h"
+#include "protocols.h"
+
+namespace fatectl::ml::detail {
+namespace {
+
+std::string E(long e) { return "homo/e" + std::to_string(e); }
+
+bool aggregate_round(const LrParams& prm, long e) {
+  return (e + 1) % prm.aggregate_iters == 0 || e + 1 == prm.max_iter;
+}
+
+std::vector<long> clients(const MlJob& job) {
+  std::vector<long> c{job.guest};
+  c.insert(c.end(), job.hosts.begin(), job.hosts.end());
+  return c;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (auto& x : v) s += x + ",";
+  return s;
+}
+
+std::vector<double> scores(const Dataset& d, const std::vector<double>& w, bool icpt) {
+  std::vector<double> z(d.rows());
+  for (size_t i = 0; i < d.rows(); ++i) {
+    double s = icpt ? w[d.cols()] : 0.0;
+    for (size_t j = 0; j < d.cols(); ++j) s += d.row(i)[j] * w[j];
+    z[i] = sigmoid(s);
+  }
+  return z;
+}
+
+void client(Party& p) {
+  const MlJob& job = p.job;
+  const LrParams& prm = job.params;
+  Dataset d = p.training_data();
+  std::optional<Dataset> v;
+  if (job.has_data(p.self, 1)) v = load_csv(job.data_spec(p.self, 1));
+  const size_t N = d.rows(), cols = d.cols();
+  const bool icpt = prm.fit_intercept;
+  const size_t nw = cols + (icpt ? 1 : 0);
+  long have = p.opts.resume ? p.checkpoint_epochs() : 0;
+  {
+    WireWriter w;
+    w.i64(have).u64(N).str(join(d.feature_names));
+    p.send(job.arbiter, "homo/ready", w.take());
+  }
+  // Pairwise X25519 agreement, directly between clients (the arbiter never sees the keys).
+  PadCipher pads;
+  auto peers = clients(job);
+  for (long q : peers)
+    if (q != p.self) p.send(q, "homo/pub", pads.public_key());
+  for (long q : peers)
+    if (q != p.self) pads.add_peer(q, p.recv(q, "homo/pub"));
+  WireReader sr(p.recv(job.arbiter, "homo/setup"), "setup");
+  long start = sr.i64();
+  uint64_t seed = sr.u64();
+  bool converged = sr.u64() != 0;
+  sr.done();
+
+  std::vector<double> w;
+  Optimizer opt(prm);
+  if (start > 0) {
+    YAML::Node ck = p.load_checkpoint(start);
+    w = from_seq(ck["weights"]);
+    opt.load_state(ck["optimizer"]);
+    p.log("resumed after epoch " + std::to_string(start));
+  } else {
+    w = init_weights(prm, seed, "homo", nw);
+  }
+  const size_t bs = prm.batch_size < 0 ? N : std::min<size_t>(static_cast<size_t>(prm.batch_size), N);
+  long e = start;
+  p.mark_loop_start();
+  for (; e < prm.max_iter && !converged; ++e) {
+    std::vector<size_t> order(N);
+    std::iota(order.begin(), order.end(), 0);
+    if (prm.shuffle && bs < N) {
+      Rng r(seed, "shuffle/" + std::to_string(p.self) + "/epoch/" + std::to_string(e));
+      r.shuffle(order);
+    }
+    double loss_sum = 0;
+    size_t nb = 0;
+    for (size_t a = 0; a < N; a += bs, ++nb) {
+      size_t z = std::min(N, a + bs), n = z - a;
+      std::vector<double> g(nw, 0.0);
+      double loss = 0;
+      for (size_t k = a; k < z; ++k) {
+        const double* x = d.row(order[k]);
+        double s = icpt ? w[cols] : 0.0;
+        for (size_t j = 0; j < cols; ++j) s += x[j] * w[j];
+        double y = d.labels[order[k]];
+        double r = sigmoid(s) - y;
+        for (size_t j = 0; j < cols; ++j) g[j] += r * x[j];
+        if (icpt) g[cols] += r;
+        double t = (y == 1 ? 1.0 : -1.0) * s;  // log(1 + e^-t), stable
+        loss += std::max(-t, 0.0) + std::log1p(std::exp(-std::fabs(t)));
+      }
+      auto pg = penalty_gradient(w, prm, icpt);
+      for (size_t j = 0; j < nw; ++j) g[j] = g[j] / static_cast<double>(n) + pg[j];
+      loss_sum += loss / static_cast<double>(n) + penalty_value(w, prm, icpt);
+      auto delta = opt.step(g, e);
+      apply_update(w, delta, prm, e, icpt);
+    }
+    double epoch_loss = loss_sum / static_cast<double>(nb);
+    bool has_loss = false;
+    double agg_loss = 0;
+    if (aggregate_round(prm, e)) {
+      std::vector<uint64_t> vec;
+      for (double x : w) vec.push_back(to_fixed(x * static_cast<double>(N)));
+      vec.push_back(to_fixed(epoch_loss * static_cast<double>(N)));
+      WireWriter aw;
+      aw.u64(N).u64s(pads.mask(p.self, job.id, e, vec));
+      p.send(job.arbiter, E(e) + "/agg", aw.take());
+      WireReader r(p.recv(job.arbiter, E(e) + "/model"), "model");
+      w = r.f64s();
+      agg_loss = r.f64();
+      converged = r.u64() != 0;
+      r.done();
+      if (w.size() != nw) throw failed("arbiter sent a model of the wrong size");
+      has_loss = true;
+    }
+    YAML::Node ck;
+    ck["weights"] = to_seq(w);
+    ck["optimizer"] = opt.state();
+    p.save_checkpoint(e + 1, ck);
+    p.report_epoch(e + 1, has_loss, agg_loss, converged);
+    p.maybe_stop(e + 1);
+  }
+  YAML::Node metrics;
+  metrics["job"] = yaml::str(job.id);
+  metrics["epochs"] = e;
+  metrics["converged"] = converged;
+  metrics["train"] = evaluate(d.labels, scores(d, w, icpt), prm.threshold).to_yaml();
+  if (v) {
+    if (v->feature_names != d.feature_names) throw invalid(v->file + ":1: the feature columns differ from the training file's");
+    metrics["validate"] = evaluate(v->labels, scores(*v, w, icpt), prm.threshold).to_yaml();
+  }
+  YAML::Node m;
+  m["format"] = "fatectl-lr-model/1";
+  m["algorithm"] = "homo_lr";
+  m["job"] = yaml::str(job.id);
+  m["role"] = job.role_of(p.self);
+  m["party"] = p.self;
+  m["epochs"] = e;
+  m["converged"] = converged;
+  m["fit_intercept"] = icpt;
+  m["threshold"] = prm.threshold;
+  m["id_column"] = yaml::str(job.id_column);
+  m["label_column"] = yaml::str(job.label_column);
+  YAML::Node f(YAML::NodeType::Sequence);
+  for (auto& s : d.feature_names) f.push_back(yaml::str(s));
+  m["features"] = f;
+  m["coef"] = to_seq(std::vector<double>(w.begin(), w.begin() + cols));
+  if (icpt) m["intercept"] = to_seq({w.back()})[0];
+  p.write_file("model.json", yaml::to_json(m) + "\n");
+  p.write_file("metrics.json", yaml::to_json(metrics) + "\n");
+  p.log("done");
+}
+
+void arbiter(Party& p) {
+  const MlJob& job = p.job;
+  const LrParams& prm = job.params;
+  auto cs = clients(job);
+  long start = -1;
+  std::string features;
+  std::vector<uint64_t> rows;
+  for (long q : cs) {
+    WireReader r(p.recv(q, "homo/ready"), "ready");
+    long have = r.i64();
+    rows.push_back(r.u64());
+    std::string f = r.str();
+    r.done();
+    if (features.empty()) features = f;
+    else if (f != features)
+      throw invalid(job.file + ": homo_lr: party " + std::to_string(q) +
+                    " has different feature columns than the guest (homo LR needs the same features everywhere)");
+    start = start < 0 ? have : std::min(start, have);
+  }
+  start = std::min(start, p.opts.resume ? p.checkpoint_epochs() : 0L);
+  uint64_t seed = prm.random_seed ? *prm.random_seed : fresh_seed();
+  bool converged = false;
+  std::vector<double> losses, prev_w;
+  if (start > 0) {
+    YAML::Node ck = p.load_checkpoint(start);
+    seed = ck["seed"].as<uint64_t>();
+    converged = ck["converged"].as<bool>();
+    losses = from_seq(ck["losses"]);
+    prev_w = from_seq(ck["prev_w"]);
+  }
+  WireWriter sw;
+  sw.i64(start).u64(seed).u64(converged);
+  std::string s = sw.take();
+  for (long q : cs) p.send(q, "homo/setup", s);
+  long e = start;
+  p.mark_loop_start();
+  for (; e < prm.max_iter && !converged; ++e) {
+    bool has_loss = false;
+    double loss = 0;
+    if (aggregate_round(prm, e)) {
+      std::vector<uint64_t> sum;
+      uint64_t total = 0;
+      for (long q : cs) {
+        WireReader r(p.recv(q, E(e) + "/agg"), "agg");
+        total += r.u64();
+        auto v = r.u64s();
+        r.done();
+        if (sum.empty()) sum.assign(v.size(), 0);
+        if (v.size() != sum.size()) throw failed("party " + std::to_string(q) + " sent a model of a different size");
+        for (size_t i = 0; i < v.size(); ++i) sum[i] += v[i];
+      }
+      std::vector<double> w(sum.size() - 1);
+      for (size_t i = 0; i < w.size(); ++i) w[i] = from_fixed(sum[i]) / static_cast<double>(total);
+      loss = from_fixed(sum.back()) / static_cast<double>(total);
+      has_loss = true;
+      switch (prm.early_stop) {
+        case EarlyStop::Diff: converged = !losses.empty() && std::fabs(loss - losses.back()) < prm.tol; break;
+        case EarlyStop::Abs: converged = loss <= prm.tol; break;
+        case EarlyStop::WeightDiff: {
+          if (!prev_w.empty()) {
+            double d2 = 0, n2 = 0;
+            for (size_t i = 0; i < w.size(); ++i) {
+              d2 += (w[i] - prev_w[i]) * (w[i] - prev_w[i]);
+              n2 += w[i] * w[i];
+            }
+            converged = std::sqrt(d2) < prm.tol * std::max(std::sqrt(n2), 1.0);
+          }
+          break;
+        }
+      }
+      losses.push_back(loss);
+      prev_w = w;
+      WireWriter mw;
+      mw.f64s(w).f64(loss).u64(converged);
+      std::string m = mw.take();
+      for (long q : cs) p.send(q, E(e) + "/model", m);
+    }
+    YAML::Node ck;
+    ck["seed"] = seed;
+    ck["converged"] = converged;
+    ck["losses"] = to_seq(losses);
+    ck["prev_w"] = to_seq(prev_w);
+    p.save_checkpoint(e + 1, ck);
+    p.report_epoch(e + 1, has_loss, loss, converged);
+    p.maybe_stop(e + 1);
+  }
+  YAML::Node summary;
+  summary["job"] = yaml::str(job.id);
+  summary["role"] = "arbiter";
+  summary["epochs"] = e;
+  summary["converged"] = converged;
+  summary["seed"] = seed;
+  summary["losses"] = to_seq(losses);
+  p.write_file("summary.json", yaml::to_json(summary) + "\n");
+  p.log("done");
+}
+
+}  // namespace
+
+void homo_train(Party& p) {
+  if (p.self == p.job.arbiter) arbiter(p);
+  else client(p);
+}
+
+void homo_predict(Party& p, const std::string& model_dir) {
+  const MlJob& job = p.job;
+  if (p.self == job.arbiter) return;
+  std::string path = model_dir + "/model.json";
+  YAML::Node m = yaml::load_file(path);
+  if (!m["format"] || m["format"].Scalar() != "fatectl-lr-model/1") throw invalid(path + ": not a fatectl model file");
+  size_t which = job.has_data(p.self, 1) ? 1 : 0;
+  DataSpec spec = job.data_spec(p.self, which);
+  Dataset d;
+  try {
+    d = load_csv(spec);
+  } catch (const Error&) {
+    spec.with_label = false;
+    d = load_csv(spec);
+  }
+  std::vector<std::string> names;
+  for (const auto& f : m["features"]) names.push_back(f.Scalar());
+  if (names != d.feature_names) throw invalid(d.file + ":1: the feature columns differ from the model's (" + path + ")");
+  std::vector<double> w = from_seq(m["coef"]);
+  bool icpt = m["intercept"].IsDefined();
+  if (icpt) w.push_back(std::strtod(m["intercept"].Scalar().c_str(), nullptr));
+  double thr = m["threshold"] ? m["threshold"].as<double>() : 0.5;
+  auto sc = scores(d, w, icpt);
+  std::ostringstream out;
+  out << "id,label,score\n";
+  for (size_t i = 0; i < sc.size(); ++i) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.10g", sc[i]);
+    out << d.ids[i] << "," << (sc[i] > thr ? 1 : 0) << "," << buf << "\n";
+  }
+  p.write_file("predictions.csv", out.str());
+  if (d.has_labels()) {
+    YAML::Node metrics;
+    metrics["predict"] = evaluate(d.labels, sc, thr).to_yaml();
+    p.write_file("predict-metrics.json", yaml::to_json(metrics) + "\n");
+  }
+}
+
+}  // namespace fatectl::ml::detail

@@ -1,0 +1,186 @@
+#include "party.h"
+
+#include <openssl/rand.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iomanip>
+#include <sstream>
+
+#include "fatectl/core/error.h"
+#include "fatectl/core/log.h"
+#include "fatectl/core/yaml.h"
+
+namespace fs = std::filesystem;
+
+namespace fatectl::ml::detail {
+
+Party::Party(const MlJob& j, long s, fed::Channel& ch, const RunOptions& o)
+    : job(j), self(s), opts(o), pool(j.params.threads), ch_(ch), start_(std::chrono::steady_clock::now()) {
+  std::error_code ec;
+  fs::create_directories(opts.out_dir + "/checkpoint", ec);
+  if (ec) throw failed(opts.out_dir + ": cannot create the party's output directory: " + ec.message());
+  log_.open(opts.out_dir + "/train.log", std::ios::app);
+}
+
+void Party::send(long to, const std::string& name, const std::string& payload) { ch_.send(to, name, payload); }
+
+std::string Party::recv(long from, const std::string& name) {
+  Timer t{*this, "wait"};
+  auto deadline = std::chrono::steady_clock::now() + job.timeout;
+  const auto slice = std::chrono::milliseconds(200);
+  for (;;) {
+    if (opts.cancel && opts.cancel->load()) throw failed("party " + std::to_string(self) + ": stopped because another party failed");
+    auto now = std::chrono::steady_clock::now();
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    if (left.count() <= 0)
+      throw timed_out("party " + std::to_string(self) + " (" + job.role_of(self) + "): no message '" + name +
+                      "' from party " + std::to_string(from) + " (" + job.role_of(from) + ") within the job timeout");
+    try {
+      return ch_.recv(from, name, opts.cancel ? std::min(left, slice) : left);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::Timeout) throw;
+      if (!opts.cancel) throw timed_out("party " + std::to_string(self) + " (" + job.role_of(self) + "): no message '" +
+                                        name + "' from party " + std::to_string(from) + " (" + job.role_of(from) +
+                                        ") within the job timeout");
+    }
+  }
+}
+
+void Party::log(const std::string& line) {
+  std::lock_guard<std::mutex> l(log_mu_);
+  std::ostringstream ts;
+  ts << std::fixed << std::setprecision(3) << elapsed();
+  log_ << "[" << ts.str() << "s] " << line << "\n";
+  log_.flush();
+  log::debug("party {}: {}", self, line);
+}
+
+double Party::elapsed() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+long Party::checkpoint_epochs() const {
+  long best = 0;
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(opts.out_dir + "/checkpoint", ec)) {
+    std::string n = e.path().filename().string();
+    if (n.rfind("epoch-", 0) == 0 && n.size() > 11 && n.substr(n.size() - 5) == ".yaml") {
+      long k = std::atol(n.substr(6, n.size() - 11).c_str());
+      if (k > best) best = k;
+    }
+  }
+  return best;
+}
+
+YAML::Node Party::load_checkpoint(long epochs) const {
+  std::string path = opts.out_dir + "/checkpoint/epoch-" + std::to_string(epochs) + ".yaml";
+  if (!fs::exists(path))
+    throw failed(path + ": checkpoint missing; the parties' checkpoints are more than one epoch apart (start again without --resume)");
+  return yaml::load_file(path);
+}
+
+void Party::save_checkpoint(long epochs, const YAML::Node& state) {
+  std::string dir = opts.out_dir + "/checkpoint";
+  YAML::Node n = state;
+  n["epochs"] = epochs;
+  n["job"] = job.id;
+  n["party"] = self;
+  std::string path = dir + "/epoch-" + std::to_string(epochs) + ".yaml";
+  {
+    std::ofstream f(path + ".tmp", std::ios::trunc);
+    f << yaml::to_json(n, false) << "\n";
+    f.flush();
+    if (!f) throw failed(path + ": cannot write checkpoint");
+  }
+  fs::rename(path + ".tmp", path);
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(dir, ec)) {
+    std::string fn = e.path().filename().string();
+    if (fn.rfind("epoch-", 0) == 0 && fn.size() > 11 && fn.substr(fn.size() - 5) == ".yaml") {
+      long k = std::atol(fn.substr(6, fn.size() - 11).c_str());
+      if (k < epochs - 1 || k > epochs) fs::remove(e.path(), ec);
+    }
+  }
+}
+
+void Party::write_file(const std::string& name, const std::string& text) const {
+  std::string path = opts.out_dir + "/" + name;
+  {
+    std::ofstream f(path + ".tmp", std::ios::trunc);
+    f << text;
+    if (!f) throw failed(path + ": cannot write");
+  }
+  fs::rename(path + ".tmp", path);
+}
+
+void Party::report_epoch(long epochs, bool has_loss, double loss, bool converged) {
+  EpochReport r;
+  r.party = self;
+  r.epoch = epochs;
+  r.max_iter = job.params.max_iter;
+  r.has_loss = has_loss;
+  r.loss = loss;
+  r.elapsed_s = elapsed();
+  r.epoch_s = r.elapsed_s - last_mark_;
+  last_mark_ = r.elapsed_s;
+  r.converged = converged;
+  std::ostringstream s;
+  s << "epoch " << epochs << "/" << job.params.max_iter;
+  if (has_loss) s << " loss " << std::setprecision(10) << loss;
+  if (converged) s << " converged";
+  log(s.str());
+  if (opts.on_epoch) opts.on_epoch(r);
+}
+
+void Party::maybe_stop(long epochs) const {
+  if (opts.stop_after_epochs > 0 && epochs >= opts.stop_after_epochs) {
+    std::fflush(nullptr);
+    std::_Exit(9);
+  }
+}
+
+Dataset Party::training_data() const {
+  if (opts.train_data) return *opts.train_data;
+  return load_csv(job.data_spec(self, 0));
+}
+
+void Party::add_time(const std::string& phase, double seconds) {
+  std::lock_guard<std::mutex> l(log_mu_);
+  times_[phase] += seconds;
+}
+
+void Party::write_timings() {
+  YAML::Node n;
+  {
+    std::lock_guard<std::mutex> l(log_mu_);
+    for (auto& [k, v] : times_) n[k] = v;
+  }
+  n["total"] = elapsed();
+  write_file("timings.json", yaml::to_json(n) + "\n");
+}
+
+YAML::Node to_seq(const std::vector<double>& v) {
+  YAML::Node n(YAML::NodeType::Sequence);
+  for (double x : v) {
+    std::ostringstream s;
+    s << std::setprecision(17) << x;
+    n.push_back(YAML::Node(s.str()));
+  }
+  return n;
+}
+
+std::vector<double> from_seq(const YAML::Node& n) {
+  std::vector<double> v;
+  for (const auto& x : n) v.push_back(std::strtod(x.Scalar().c_str(), nullptr));
+  return v;
+}
+
+uint64_t fresh_seed() {
+  uint64_t s = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&s), sizeof s) != 1) throw failed("OpenSSL RAND_bytes failed");
+  return s >> 1;  // keep it a non-negative YAML integer
+}
+
+}  // namespace fatectl::ml::detail

@@ -1,0 +1,137 @@
+#include "fatectl/ml/train.h"
+
+#include <exception>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "fatectl/core/error.h"
+#include "fatectl/core/yaml.h"
+#include "protocols.h"
+
+namespace fatectl::ml {
+
+MlJob MlJob::from_job(const fed::Job& job) {
+  MlJob m;
+  m.file = job.file;
+  m.id = job.id;
+  Location where = job.params_where;
+  if (job.algorithm == "hetero_lr") m.algorithm = Algorithm::HeteroLr;
+  else if (job.algorithm == "homo_lr") m.algorithm = Algorithm::HomoLr;
+  else throw invalid_at(where, "algorithm.name", "'" + job.algorithm + "' is not a trainer (hetero_lr or homo_lr)");
+  if (job.params.IsMap()) {
+    if (YAML::Node v = job.params["id_column"]; v && v.IsScalar()) m.id_column = v.Scalar();
+    if (YAML::Node v = job.params["label_column"]; v && v.IsScalar()) m.label_column = v.Scalar();
+  }
+  m.params = LrParams::parse(job.params, job.file);
+  m.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(job.timeout);
+  int guests = 0, arbiters = 0;
+  for (const auto& p : job.parties) {
+    if (p.role == fed::Role::Guest) { m.guest = p.id; ++guests; }
+    else if (p.role == fed::Role::Arbiter) { m.arbiter = p.id; ++arbiters; }
+    else m.hosts.push_back(p.id);
+    if (p.role != fed::Role::Arbiter) {
+      if (p.data.empty())
+        throw invalid_at(p.where, "data", "party " + std::to_string(p.id) + " (" + fed::role_name(p.role) +
+                                              ") needs a data file: data: [train.csv] or [train.csv, validate.csv]");
+      if (p.data.size() > 2)
+        throw invalid_at(p.where, "data", "at most two files: the training file and a validation file");
+      m.data[p.id] = p.data;
+    }
+  }
+  Location top{job.file, 1, 1};
+  if (guests != 1) throw invalid_at(top, "parties", job.algorithm + " needs exactly one guest");
+  if (arbiters != 1) throw invalid_at(top, "parties", job.algorithm + " needs exactly one arbiter");
+  if (m.hosts.empty()) throw invalid_at(top, "parties", job.algorithm + " needs at least one host");
+  if (m.algorithm == Algorithm::HeteroLr && m.hosts.size() > 1 && m.params.early_stop != EarlyStop::WeightDiff)
+    throw invalid_at(where, "algorithm.params.early_stop",
+                     "must be weight_diff with more than one host (as in FATE, no loss is computed then)");
+  return m;
+}
+
+std::string MlJob::role_of(long party) const {
+  if (party == guest) return "guest";
+  if (party == arbiter) return "arbiter";
+  return host_index(party) >= 0 ? "host" : "unknown";
+}
+
+int MlJob::host_index(long party) const {
+  for (size_t i = 0; i < hosts.size(); ++i)
+    if (hosts[i] == party) return static_cast<int>(i);
+  return -1;
+}
+
+bool MlJob::has_data(long party, size_t which) const {
+  auto it = data.find(party);
+  return it != data.end() && it->second.size() > which;
+}
+
+DataSpec MlJob::data_spec(long party, size_t which) const {
+  DataSpec s;
+  s.path = data.at(party).at(which);
+  s.id_column = id_column;
+  s.label_column = label_column;
+  s.with_label = party == guest || algorithm == Algorithm::HomoLr;
+  return s;
+}
+
+void train_party(const MlJob& job, long party, fed::Channel& channel, const RunOptions& opts) {
+  if (job.role_of(party) == "unknown") throw invalid(job.file + ": party " + std::to_string(party) + " is not in the job");
+  detail::Party p(job, party, channel, opts);
+  p.log("start " + std::string(job.algorithm == Algorithm::HeteroLr ? "hetero_lr" : "homo_lr") + " as " +
+        job.role_of(party) + " (party " + std::to_string(party) + ")" + (opts.resume ? ", resume" : ""));
+  try {
+    if (job.algorithm == Algorithm::HeteroLr) detail::hetero_train(p);
+    else detail::homo_train(p);
+  } catch (const std::exception& e) {
+    p.log(std::string("failed: ") + e.what());
+    throw;
+  }
+}
+
+void predict_party(const MlJob& job, long party, fed::Channel& channel, const RunOptions& opts,
+                   const std::string& model_dir) {
+  if (job.role_of(party) == "unknown") throw invalid(job.file + ": party " + std::to_string(party) + " is not in the job");
+  detail::Party p(job, party, channel, opts);
+  if (job.algorithm == Algorithm::HeteroLr) detail::hetero_predict(p, model_dir);
+  else detail::homo_predict(p, model_dir);
+}
+
+void run_local(const MlJob& job, const std::string& out_root, bool resume, bool predict,
+               const std::function<void(const EpochReport&)>& on_epoch, long stop_after_epochs,
+               const std::map<long, std::shared_ptr<const Dataset>>& data) {
+  fed::LocalHub hub;
+  std::atomic<bool> cancel{false};
+  std::mutex mu;
+  std::exception_ptr first;
+  std::vector<long> parties{job.guest};
+  parties.insert(parties.end(), job.hosts.begin(), job.hosts.end());
+  parties.push_back(job.arbiter);
+  std::vector<std::thread> threads;
+  std::vector<RunOptions> opts(parties.size());
+  for (size_t i = 0; i < parties.size(); ++i) {
+    opts[i].out_dir = out_root + "/" + std::to_string(parties[i]);
+    opts[i].resume = resume;
+    opts[i].on_epoch = on_epoch;
+    opts[i].cancel = &cancel;
+    opts[i].stop_after_epochs = stop_after_epochs;
+    if (auto it = data.find(parties[i]); it != data.end()) opts[i].train_data = it->second;
+  }
+  for (size_t i = 0; i < parties.size(); ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        auto ch = hub.channel(parties[i]);
+        if (predict) predict_party(job, parties[i], *ch, opts[i], opts[i].out_dir);
+        else train_party(job, parties[i], *ch, opts[i]);
+      } catch (...) {
+        std::lock_guard<std::mutex> l(mu);
+        if (!first && !cancel.load()) first = std::current_exception();
+        cancel = true;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  if (first) std::rethrow_exception(first);
+}
+
+}  // namespace fatectl::ml

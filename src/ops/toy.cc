@@ -1,0 +1,272 @@
+// FATE's toy_example run inside the guest's FATE Flow pod through pod exec: the command and
+// container by FATE version, and a verdict with a likely cause from what FATE prints.
+#include <algorithm>
+#include <regex>
+
+#include "fatectl/core/log.h"
+#include "fatectl/core/yaml.h"
+#include "fatectl/kube/api.h"
+#include "fatectl/kube/client.h"
+#include "fatectl/kube/exec.h"
+#include "fatectl/kube/kubeconfig.h"
+#include "fatectl/ops/toy.h"
+
+namespace fatectl::ops {
+namespace {
+
+struct Ver {
+  int major = 0, minor = 0, patch = 0;
+};
+
+Ver parse_ver(const std::string& v) {
+  static const std::regex re(R"(^v?(\d+)\.(\d+)(?:\.(\d+))?)");
+  std::smatch m;
+  if (!std::regex_search(v, m, re)) throw invalid("FATE version '" + v + "': expected MAJOR.MINOR[.PATCH], e.g. 1.11.2");
+  Ver r;
+  r.major = std::stoi(m[1]);
+  r.minor = std::stoi(m[2]);
+  r.patch = m[3].matched ? std::stoi(m[3]) : 0;
+  return r;
+}
+
+bool before(const Ver& v, int ma, int mi) { return v.major < ma || (v.major == ma && v.minor < mi); }
+
+size_t count_of(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + what.size())) ++n;
+  return n;
+}
+
+}  // namespace
+
+std::string version_from_image(const std::string& image) {
+  size_t slash = image.rfind('/');
+  size_t colon = image.find(':', slash == std::string::npos ? 0 : slash);
+  if (colon == std::string::npos) return "";
+  std::string tag = image.substr(colon + 1);
+  static const std::regex re(R"(^v?(\d+\.\d+(?:\.\d+)?))");
+  std::smatch m;
+  if (!std::regex_search(tag, m, re)) return "";
+  return m[1];
+}
+
+ToyCommand toy_command(const std::string& version, long guest, long host, int timeout_s) {
+  Ver v = parse_ver(version);
+  std::string g = std::to_string(guest), h = std::to_string(host);
+  ToyCommand c;
+  if (before(v, 1, 6)) throw invalid("FATE " + version + " is older than 1.6; fatectl's toy check supports 1.6 and later");
+  if (before(v, 1, 7)) {
+    c.container = "python";
+    c.flavour = "run_toy_example";
+    c.argv = {"bash", "-c", "cd /data/projects/fate/examples/toy_example && python run_toy_example.py " + g + " " + h + " 1"};
+    return c;
+  }
+  c.container = before(v, 1, 9) ? "python" : "fateflow";
+  c.flavour = "flow test toy";
+  c.argv = {"flow", "test", "toy", "-gid", g, "-hid", h};
+  (void)timeout_s;
+  return c;
+}
+
+const char* verdict_name(ToyVerdict v) {
+  switch (v) {
+    case ToyVerdict::Success: return "success";
+    case ToyVerdict::Failed: return "failed";
+    case ToyVerdict::Timeout: return "timeout";
+    case ToyVerdict::QueryFailed: return "query-job-status-failed";
+    case ToyVerdict::FlowDown: return "fate-flow-down";
+    case ToyVerdict::Unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+ToyAnalysis analyse_toy_output(const std::string& version, const std::string& out, int exit_code, long guest,
+                               long host, bool one_sided) {
+  ToyAnalysis a;
+  Ver v = parse_ver(version);
+  bool v16 = before(v, 1, 7);
+  bool v2 = v.major >= 2;
+  std::smatch m;
+  static const std::regex jid16(R"re("jobId":\s*"([^"]+)")re");
+  static const std::regex jidflow(R"(toy test job (\S+) is)");
+  if (std::regex_search(out, m, v16 ? jid16 : jidflow)) a.job_id = m[1];
+  if (!a.job_id.empty()) {
+    if (v16) a.log_command = "python /data/projects/fate/python/fate_flow/fate_flow_client.py -f job_log -j " + a.job_id + " -o /tmp/toy-logs";
+    else if (v2) a.log_command = "flow job download-log -j " + a.job_id + " -o /tmp/toy-logs";
+    else a.log_command = "flow job log -j " + a.job_id + " -o /tmp/toy-logs";
+  }
+  std::string peer = std::to_string(host);
+  std::string self = std::to_string(guest);
+
+  // success
+  static const std::regex sum16(R"(success to calculate secure_sum, it is ([0-9.eE+-]+))");
+  if (v16 && exit_code == 0 && std::regex_search(out, m, sum16)) {
+    a.verdict = ToyVerdict::Success;
+    a.sum = m[1];
+    return a;
+  }
+  static const std::regex okflow(R"(toy test job \S+ is success)");
+  if (!v16 && exit_code == 0 && std::regex_search(out, okflow)) {
+    a.verdict = ToyVerdict::Success;
+    return a;
+  }
+  // FATE Flow itself not answering
+  if (out.find("Please check if the fate flow service is started") != std::string::npos ||
+      out.find("Connection refused") != std::string::npos ||
+      out.find("Failed to establish a new connection") != std::string::npos) {
+    a.verdict = ToyVerdict::FlowDown;
+    a.hint = "FATE Flow of party " + self + " is not answering (connection refused): it is not up yet or crashed; "
+             "check the python/fateflow pod's status and logs (fatectl cluster status), then retry";
+    return a;
+  }
+  if (count_of(out, "query job status failed") >= 3) {
+    a.verdict = ToyVerdict::QueryFailed;
+    a.hint = one_sided ? "the guest cannot query its own job: the party id " + self +
+                             " does not match this FATE Flow's party, or FATE Flow is not healthy"
+                       : "the guest cannot query the job (\"query job status failed\" repeated): party " + peer +
+                             " is probably missing from a route table (the guest's or the Exchange's nginx route_table "
+                             "or rollsite partyList; fatectl exchange route list), or its id is wrong, or its FATE "
+                             "Flow is unreachable";
+    return a;
+  }
+  if (out.find("job running time exceed") != std::string::npos || out.find("check job status timeout") != std::string::npos ||
+      (v2 && out.find("timeout...") != std::string::npos)) {
+    a.verdict = ToyVerdict::Timeout;
+    a.hint = one_sided ? "the job was submitted but did not finish in time on the guest alone: the computing engine "
+                         "(Eggroll/Spark) of party " + self + " is not healthy or too small; read the job's logs"
+                       : "the job was submitted but did not finish: the federation path between " + self + " and " +
+                             peer + " is broken (Pulsar/rollsite route tables, the Exchange's SNI route for " + peer +
+                             ", certificates, connect_ports) or party " + peer + " is unhealthy; read the job's logs";
+    return a;
+  }
+  static const std::regex failflow(R"(toy test job \S+ is (failed|canceled))");
+  if (std::regex_search(out, failflow) || out.find("job status is failed") != std::string::npos || exit_code != 0) {
+    a.verdict = ToyVerdict::Failed;
+    a.hint = one_sided ? "the toy job failed on the guest alone: party " + self + " itself is broken; read the job's logs"
+                       : "the toy job failed; the one-sided run passed, so look at party " + peer +
+                             " and the path to it (route tables, the Exchange); read the job's logs";
+    if (exit_code != 0 && !std::regex_search(out, failflow)) a.hint += " (the command exited " + std::to_string(exit_code) + ")";
+    return a;
+  }
+  a.verdict = ToyVerdict::Unknown;
+  a.hint = "FATE printed no success line; read the output above";
+  return a;
+}
+
+ClusterToyReport run_cluster_toy(const ClusterToyOptions& o) {
+  kube::LoadOptions lo;
+  lo.kubeconfig = o.kubeconfig;
+  lo.context = o.context;
+  kube::Client client(kube::load_config(lo));
+  ClusterToyReport rep;
+  rep.namespace_ = o.namespace_.empty() ? client.config().namespace_ : o.namespace_;
+  std::vector<YAML::Node> pods = kube::list(client, "v1", "Pod", rep.namespace_, "fateMoudle=python");
+  int chosen = -1;
+  std::string states;
+  for (size_t i = 0; i < pods.size(); ++i) {
+    const YAML::Node& p = pods[i];
+    std::string phase = p["status"]["phase"] ? p["status"]["phase"].Scalar() : "?";
+    states += (states.empty() ? "" : ", ") + p["metadata"]["name"].Scalar() + " " + phase;
+    if (phase == "Running" && !p["metadata"]["deletionTimestamp"] && chosen < 0) chosen = static_cast<int>(i);
+  }
+  if (chosen < 0) {
+    if (pods.empty())
+      throw failed("no FATE Flow pod (label fateMoudle=python) in namespace " + rep.namespace_ +
+                   ": is party " + std::to_string(o.guest) + " installed there? (-n NAMESPACE)");
+    throw failed("FATE Flow is not up in namespace " + rep.namespace_ + " (" + states +
+                 "); wait for it (fatectl cluster status) and retry");
+  }
+  const YAML::Node& pod = pods[static_cast<size_t>(chosen)];
+  rep.pod = pod["metadata"]["name"].Scalar();
+  std::string image_py, image_ff;
+  for (auto c : pod["spec"]["containers"]) {
+    if (c["name"].Scalar() == "fateflow") image_ff = c["image"].Scalar();
+    if (c["name"].Scalar() == "python") image_py = c["image"].Scalar();
+  }
+  std::string image = image_ff.empty() ? image_py : image_ff;
+  if (!o.version.empty()) {
+    rep.version = o.version;
+    rep.version_source = "--fate-version";
+  } else {
+    rep.version = version_from_image(image);
+    rep.version_source = "image " + image;
+    if (rep.version.empty())
+      throw invalid("cannot tell the FATE version from image '" + image + "' of pod " + rep.pod +
+                    "; give it with --fate-version (e.g. 1.11.2)");
+  }
+  std::vector<std::pair<long, long>> plan;
+  if (!o.skip_one_sided) plan.push_back({o.guest, o.guest});
+  if (o.host != o.guest || o.skip_one_sided) plan.push_back({o.guest, o.host});
+  for (auto [g, h] : plan) {
+    ToyCommand cmd = toy_command(rep.version, g, h, static_cast<int>(o.timeout.count()));
+    rep.container = cmd.container;
+    bool have = (cmd.container == "fateflow" && !image_ff.empty()) || (cmd.container == "python" && !image_py.empty());
+    if (!have) {
+      // an image whose tag says one generation with the other's layout: use what the pod has
+      rep.container = image_ff.empty() ? "python" : "fateflow";
+    }
+    ToyRun run;
+    run.guest = g;
+    run.host = h;
+    if (o.on_output) o.on_output("--- toy " + std::to_string(g) + " -> " + std::to_string(h) + " (" + cmd.flavour + " in " +
+                                 rep.pod + "/" + rep.container + ", FATE " + rep.version + ")\n");
+    kube::ExecOptions eo;
+    eo.container = rep.container;
+    eo.timeout = o.timeout;
+    eo.on_stdout = [&](std::string_view s) {
+      run.output.append(s);
+      if (o.on_output) o.on_output(std::string(s));
+    };
+    eo.on_stderr = eo.on_stdout;
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+      kube::ExecResult r = kube::exec(client, rep.namespace_, rep.pod, cmd.argv, eo);
+      run.exit_code = r.exit_code;
+      if (r.exit_code < 0 && !r.error.empty()) run.output += "\n" + r.error + "\n";
+      run.analysis = analyse_toy_output(rep.version, run.output, run.exit_code, g, h, g == h);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::Timeout) throw;
+      run.exit_code = -1;
+      run.analysis = analyse_toy_output(rep.version, run.output, -1, g, h, g == h);
+      run.analysis.verdict = ToyVerdict::Timeout;
+      run.analysis.hint = "no verdict from FATE within --timeout " + std::to_string(o.timeout.count()) + "s; " +
+                          (run.analysis.hint.empty() ? "read the job's logs" : run.analysis.hint);
+    }
+    run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!run.analysis.log_command.empty())
+      run.analysis.log_command = "kubectl -n " + rep.namespace_ + " exec " + rep.pod + " -c " + rep.container + " -- " +
+                                 run.analysis.log_command;
+    bool ok = run.analysis.verdict == ToyVerdict::Success;
+    rep.runs.push_back(run);
+    if (!ok) return rep;
+  }
+  rep.ok = !rep.runs.empty();
+  return rep;
+}
+
+YAML::Node cluster_report_yaml(const ClusterToyReport& r) {
+  YAML::Node n;
+  n["namespace"] = yaml::str(r.namespace_);
+  n["pod"] = yaml::str(r.pod);
+  n["container"] = yaml::str(r.container);
+  n["fateVersion"] = yaml::str(r.version);
+  n["versionSource"] = yaml::str(r.version_source);
+  n["ok"] = r.ok;
+  n["runs"] = YAML::Node(YAML::NodeType::Sequence);
+  for (auto& run : r.runs) {
+    YAML::Node e;
+    e["guest"] = run.guest;
+    e["host"] = run.host;
+    e["verdict"] = yaml::str(verdict_name(run.analysis.verdict));
+    e["exitCode"] = run.exit_code;
+    e["seconds"] = run.seconds;
+    if (!run.analysis.job_id.empty()) e["jobId"] = yaml::str(run.analysis.job_id);
+    if (!run.analysis.sum.empty()) e["sum"] = yaml::str(run.analysis.sum);
+    if (!run.analysis.hint.empty()) e["hint"] = yaml::str(run.analysis.hint);
+    if (!run.analysis.log_command.empty()) e["logCommand"] = yaml::str(run.analysis.log_command);
+    n["runs"].push_back(e);
+  }
+  return n;
+}
+
+}  // namespace fatectl::ops

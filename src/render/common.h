@@ -1,0 +1,142 @@
+#pragma once
+// Internal to render/: the state one render() call shares between module renderers, and the
+// helpers every module uses (spec values with chart defaults, labels, pod plumbing, Services,
+// data volumes, images). Not part of the public API (include/fatectl/render/render.h).
+#include <yaml-cpp/yaml.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fatectl/render/render.h"
+#include "fatectl/spec/cluster_spec.h"
+
+namespace fatectl::render::detail {
+
+/// A path of keys into the spec (e.g. {"python", "spark", "master"}).
+using Path = std::vector<std::string>;
+/// `p` with `key` appended.
+Path operator+(Path p, const std::string& key);
+
+/// Everything a module renderer needs: the spec, the options, derived chart values and the
+/// list of objects produced so far.
+struct Ctx {
+  const spec::ClusterSpec& spec;
+  const RenderOptions& opts;
+  std::string chart;        ///< "fate" or "fate-exchange" (the `cluster` label)
+  std::string manifests;    ///< manifests/ folder of this generation, e.g. "fate/v1.11"
+  std::string party_id;     ///< decimal text of partyId
+  std::string party_name;   ///< `name`
+  std::string ns;           ///< `namespace`
+  std::string registry;     ///< image registry prefix (1.x: "federatedai" unless set)
+  bool third_party = false; ///< registry given explicitly: prefix third-party images too
+  std::string tag;          ///< image tag of FATE's own images
+  std::string pull_policy;
+  bool persistence = false;
+  bool psp = false;         ///< podSecurityPolicy.enabled
+  bool istio = false;
+  std::string computing, federation, storage, algorithm, device;
+  std::vector<Object> out;
+
+  Ctx(const spec::ClusterSpec& s, const RenderOptions& o);
+
+  // ---- spec values ---------------------------------------------------------------------
+  /// The node at `path` in the spec, or an invalid node when any key is missing.
+  YAML::Node at(Path path) const;
+  /// True when the value is missing, null or an empty string (Go templates' "empty").
+  static bool empty(const YAML::Node& n);
+  /// Text of a scalar at `path`, or `def` when empty.
+  std::string str(Path path, const std::string& def = "") const;
+  long num(Path path, long def) const;
+  bool flag(Path path, bool def = false) const;
+  /// A value the chart template copies without a default: when the parent map exists in the
+  /// spec its value wins (even when empty), otherwise the chart's values.yaml default applies.
+  std::string raw(Path path, const std::string& values_default) const;
+  bool has_module(const std::string& m) const { return spec.has_module(m); }
+
+  // ---- manifests -----------------------------------------------------------------------
+  /// A deep copy of the document of `kind`/`name` in manifests/<file>.
+  YAML::Node base(const std::string& file, const std::string& kind, const std::string& name) const;
+  /// Sets liveness/readiness/startup probes of `ctr` ("tcp" or "http" shapes of
+  /// manifests/common/probes.yaml) on `port`.
+  void probes(YAML::Node ctr, const std::string& shape, int port) const;
+  /// Text of manifests/<file>.
+  std::string text(const std::string& file) const;
+
+  // ---- object plumbing -----------------------------------------------------------------
+  /// KubeFATE's labels (fateMoudle, name, partyId, owner, cluster, heritage, release, chart)
+  /// plus app.kubernetes.io/managed-by and instance.
+  YAML::Node labels(const std::string& fate_module) const;
+  /// The selector labels: fateMoudle, name, partyId.
+  YAML::Node match_labels(const std::string& fate_module) const;
+  /// Sets metadata.namespace and labels, and appends to `out` under `module`.
+  void add(const std::string& module, YAML::Node obj, const std::string& fate_module);
+  /// Workload plumbing: selector, template labels, nodeSelector/tolerations/affinity from
+  /// spec.<module path>, imagePullSecrets, serviceAccountName, pull policies.
+  void workload(YAML::Node obj, const std::string& fate_module, Path module_path,
+                bool service_account = true);
+  /// Sets resources of container `c` from spec.<path>.resources merged over `defaults`.
+  void resources(YAML::Node c, Path module_path, const YAML::Node& defaults = YAML::Node()) const;
+  /// Service type, nodePorts (only for NodePort/LoadBalancer) and loadBalancerIP.
+  /// `node_ports` pairs a port name with its spec path.
+  void service(YAML::Node svc, const std::string& type,
+               const std::vector<std::pair<std::string, std::string>>& node_ports, Path module_path,
+               const std::string& lb_key = "loadBalancerIP") const;
+  /// Data volume `vol` of a StatefulSet: emptyDir without persistence, the existing claim, or a
+  /// volumeClaimTemplate with accessMode/storageClass/size from spec.<path>.
+  void data_volume(YAML::Node sts, const std::string& vol, const std::string& fate_module,
+                   Path module_path, const std::string& storage_class_default,
+                   const std::string& existing_default = "");
+  /// ConfigMap data value (always a string).
+  static void set_data(YAML::Node cm, const std::string& key, const std::string& value);
+
+  // ---- images --------------------------------------------------------------------------
+  /// `<registry>/<name>:<tag>` for FATE's images (1.x).
+  std::string image(const std::string& name, const std::string& tag = "") const;
+  /// Third-party image: prefixed by the registry only when one was given in the spec.
+  std::string third_party_image(const std::string& name_tag) const;
+  /// Suffix of fateflow / eggroll / spark-worker images for algorithm and device.
+  std::string suffix(bool spark) const;
+};
+
+/// An env entry value as a string node.
+void set_env(YAML::Node container, const std::string& name, const std::string& value);
+/// Removes the list entries of `seq` whose `key` equals `value`.
+void remove_named(YAML::Node seq, const std::string& key, const std::string& value);
+/// The first container named `name` of a workload's pod template.
+YAML::Node container(YAML::Node workload, const std::string& name);
+
+/// Java-style properties text: sets `key=value` in place, or appends it after the line
+/// `after` (or at the end).
+std::string set_property(std::string text, const std::string& key, const std::string& value,
+                         const std::string& after = "");
+
+// ---- module renderers (one per file) -------------------------------------------------------
+void render_mysql(Ctx& c);        // mysql.cc
+void render_python(Ctx& c);       // fateflow.cc
+void render_fateboard(Ctx& c);    // fateboard.cc
+void render_client(Ctx& c);       // client.cc
+void render_eggroll(Ctx& c);      // eggroll.cc (rollsite, clustermanager, nodemanager)
+void render_spark(Ctx& c);        // spark.cc
+void render_hdfs(Ctx& c);         // hdfs.cc
+void render_nginx(Ctx& c);        // nginx.cc
+void render_rabbitmq(Ctx& c);     // rabbitmq.cc
+void render_pulsar(Ctx& c);       // pulsar.cc
+void render_exchange(Ctx& c);     // exchange.cc (trafficServer, nginx, rollsite)
+void render_ingress(Ctx& c, const std::string& ui, const std::string& module,
+                    const std::string& service, int port);  // common.cc
+
+// ---- generated config files (config_files.cc) ---------------------------------------------
+std::string service_conf_yaml(const Ctx& c);
+std::string eggroll_properties(const Ctx& c);
+std::string rollsite_route_table_json(const Ctx& c, bool exchange_chart);
+std::string nginx_route_table_yaml(const Ctx& c, bool exchange_chart);
+std::string pulsar_route_table_yaml(const Ctx& c);
+std::string rabbitmq_route_table_yaml(const Ctx& c);
+std::string spark_defaults_conf(const Ctx& c);
+std::string pulsar_standalone_conf(const Ctx& c);
+std::string fateboard_properties(const Ctx& c);
+std::string ats_sni_yaml(const Ctx& c);
+std::string ats_records_config(const Ctx& c);
+
+}  // namespace fatectl::render::detail

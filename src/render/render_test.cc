@@ -1,0 +1,385 @@
+// Structural tests over every object rendered from every example spec (and the specs in
+// tests/render/specs), plus targeted checks of generated config files and chart rules.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "fatectl/core/yaml.h"
+#include "fatectl/render/render.h"
+#include "fatectl/spec/cluster_spec.h"
+
+using namespace fatectl;
+
+namespace {
+
+std::string source_dir() {
+  const char* s = std::getenv("FATECTL_SOURCE_DIR");
+  return s ? s : ".";
+}
+
+// Every spec fatectl renders: examples of chart fate v1.9-v1.11 and fate-exchange, and our own.
+std::vector<std::string> render_specs() {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  for (const char* dir : {"examples/v1.11", "examples/exchange", "tests/render/specs"}) {
+    fs::path p = fs::path(source_dir()) / dir;
+    if (!fs::is_directory(p)) continue;
+    for (const auto& e : fs::directory_iterator(p)) {
+      if (e.path().extension() != ".yaml") continue;
+      spec::ClusterSpec s = spec::load(e.path().string(), {true});
+      if (s.generation == spec::Generation::Fate19 || s.generation == spec::Generation::Exchange)
+        out.push_back(e.path().string());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+const std::map<std::string, std::string> kApiVersion = {
+    {"Namespace", "v1"},
+    {"ServiceAccount", "v1"},
+    {"ConfigMap", "v1"},
+    {"Secret", "v1"},
+    {"Service", "v1"},
+    {"PersistentVolumeClaim", "v1"},
+    {"Deployment", "apps/v1"},
+    {"StatefulSet", "apps/v1"},
+    {"Ingress", "networking.k8s.io/v1"},
+    {"PodSecurityPolicy", "policy/v1beta1"},
+    {"Role", "rbac.authorization.k8s.io/v1"},
+    {"RoleBinding", "rbac.authorization.k8s.io/v1"},
+};
+
+// Secrets the user creates before install (certificates), documented in the examples.
+const std::set<std::string> kUserSecrets = {"pulsar-cert", "traffic-server-cert", "eggroll-certs"};
+
+bool dns1123_label(const std::string& s) {
+  static const std::regex re("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
+  return s.size() <= 63 && std::regex_match(s, re);
+}
+bool dns1123_subdomain(const std::string& s) {
+  static const std::regex re("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+  return s.size() <= 253 && std::regex_match(s, re);
+}
+
+bool subset(const YAML::Node& small, const YAML::Node& big) {
+  if (!small.IsMap() || !big.IsMap()) return false;
+  for (const auto& kv : small) {
+    YAML::Node v = big[kv.first.Scalar()];
+    if (!v || !v.IsScalar() || v.Scalar() != kv.second.Scalar()) return false;
+  }
+  return true;
+}
+
+void check_structure(const std::string& file, const std::vector<render::Object>& objs, const spec::ClusterSpec& s) {
+  INFO("spec: " << file);
+  REQUIRE(!objs.empty());
+  CHECK(objs.front().kind() == "Namespace");
+  CHECK(objs.front().name() == s.namespace_);
+  std::set<std::string> seen, configmaps, secrets;
+  std::vector<YAML::Node> workloads;
+  for (const auto& o : objs) {
+    INFO("object: " << o.kind() << "/" << o.name());
+    REQUIRE(kApiVersion.count(o.kind()) == 1);
+    CHECK(o.node["apiVersion"].Scalar() == kApiVersion.at(o.kind()));
+    CHECK(seen.insert(o.kind() + "/" + o.name()).second);  // unique
+    if (o.kind() == "Service" || o.kind() == "Namespace") CHECK(dns1123_label(o.name()));
+    else CHECK(dns1123_subdomain(o.name()));
+    if (o.kind() == "Namespace" || o.kind() == "PodSecurityPolicy") CHECK(o.namespace_().empty());
+    else CHECK(o.namespace_() == s.namespace_);
+    YAML::Node labels = o.node["metadata"]["labels"];
+    CHECK(labels["app.kubernetes.io/managed-by"].Scalar() == "fatectl");
+    CHECK(labels["app.kubernetes.io/instance"].Scalar() == s.name);
+    for (const auto& kv : labels) {
+      CHECK(yaml::scalar_type(kv.second) == yaml::ScalarType::String);  // label values are strings
+    }
+    if (o.kind() == "ConfigMap") {
+      configmaps.insert(o.name());
+      for (const auto& kv : o.node["data"]) CHECK(yaml::scalar_type(kv.second) == yaml::ScalarType::String);
+    }
+    if (o.kind() == "Secret") secrets.insert(o.name());
+    if (o.kind() == "Deployment" || o.kind() == "StatefulSet") workloads.push_back(o.node);
+  }
+  // workloads: selector matches the pod template; every mounted volume is rendered or user-provided
+  std::set<std::string> claims_ok;
+  for (const auto& w : workloads) {
+    INFO("workload: " << w["metadata"]["name"].Scalar());
+    YAML::Node sel = w["spec"]["selector"]["matchLabels"];
+    YAML::Node tl = w["spec"]["template"]["metadata"]["labels"];
+    CHECK(sel.size() > 0);
+    CHECK(subset(sel, tl));
+    YAML::Node pod = w["spec"]["template"]["spec"];
+    std::set<std::string> vols;
+    for (const auto& v : pod["volumes"]) {
+      std::string name = v["name"].Scalar();
+      vols.insert(name);
+      if (v["configMap"]) CHECK_MESSAGE(configmaps.count(v["configMap"]["name"].Scalar()) == 1, "ConfigMap " << v["configMap"]["name"].Scalar());
+      if (v["secret"]) CHECK_MESSAGE(kUserSecrets.count(v["secret"]["secretName"].Scalar()) == 1, "Secret " << v["secret"]["secretName"].Scalar());
+      if (v["persistentVolumeClaim"]) {
+        // only existing claims named in the spec are referenced directly
+        std::string claim = v["persistentVolumeClaim"]["claimName"].Scalar();
+        CHECK_MESSAGE(yaml::to_yaml(s.root).find(claim) != std::string::npos, "PVC " << claim << " not from the spec");
+      }
+    }
+    for (const auto& t : w["spec"]["volumeClaimTemplates"]) vols.insert(t["metadata"]["name"].Scalar());
+    for (const char* k : {"containers", "initContainers"})
+      for (const auto& c : pod[k]) {
+        CHECK(c["image"].IsScalar());
+        CHECK(!c["image"].Scalar().empty());
+        for (const auto& m : c["volumeMounts"]) CHECK_MESSAGE(vols.count(m["name"].Scalar()) == 1, "mount " << m["name"].Scalar());
+        for (const auto& cm : c["envFrom"])
+          if (cm["configMapRef"]) CHECK(configmaps.count(cm["configMapRef"]["name"].Scalar()) == 1);
+        for (const auto& e : c["env"])
+          if (e["value"]) CHECK(yaml::scalar_type(e["value"]) == yaml::ScalarType::String);
+      }
+  }
+  // Services: the selector picks a workload, and every port is a container port of it
+  for (const auto& o : objs) {
+    if (o.kind() != "Service") continue;
+    INFO("service: " << o.name());
+    YAML::Node sel = o.node["spec"]["selector"];
+    const YAML::Node* target = nullptr;
+    for (const auto& w : workloads)
+      if (subset(sel, w["spec"]["template"]["metadata"]["labels"])) target = &w;
+    REQUIRE_MESSAGE(target != nullptr, "no workload for Service " << o.name());
+    std::set<long> cports;
+    for (const auto& c : (*target)["spec"]["template"]["spec"]["containers"])
+      for (const auto& p : c["ports"]) cports.insert(p["containerPort"].as<long>());
+    std::string type = o.node["spec"]["type"] ? o.node["spec"]["type"].Scalar() : "ClusterIP";
+    for (const auto& p : o.node["spec"]["ports"]) {
+      CHECK_MESSAGE(cports.count(p["targetPort"].as<long>()) == 1, "port " << p["targetPort"].Scalar());
+      if (p["nodePort"]) {
+        CHECK(type != "ClusterIP");
+        long np = p["nodePort"].as<long>();
+        CHECK(np >= 30000);
+        CHECK(np <= 32767);
+      }
+    }
+    if (o.node["spec"]["clusterIP"] && o.node["spec"]["clusterIP"].Scalar() == "None") CHECK(type == "ClusterIP");
+  }
+}
+
+const render::Object* find(const std::vector<render::Object>& objs, const std::string& kind, const std::string& name) {
+  for (const auto& o : objs)
+    if (o.kind() == kind && o.name() == name) return &o;
+  return nullptr;
+}
+
+spec::ClusterSpec spec_text(const std::string& text) { return spec::parse(text, "test.yaml", {true}); }
+
+}  // namespace
+
+TEST_CASE("every object of every example is well-formed") {
+  auto specs = render_specs();
+  REQUIRE(specs.size() >= 5);
+  for (const auto& f : specs) {
+    spec::ClusterSpec s = spec::load(f, {true});
+    for (const char* kv : {"", "1.24"}) {
+      render::RenderOptions o;
+      o.kube_version = kv;
+      check_structure(f, render::render(s, o), s);
+    }
+  }
+}
+
+TEST_CASE("apply order: namespace, RBAC, config, services, workloads, ingress") {
+  spec::ClusterSpec s = spec::load(source_dir() + "/examples/v1.11/party-9999-spark-pulsar.yaml", {true});
+  auto objs = render::render(s);
+  std::vector<std::string> order = {"Namespace", "ServiceAccount", "PodSecurityPolicy", "Role", "RoleBinding", "Secret",
+                                    "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "StatefulSet", "Ingress"};
+  auto rank = [&](const std::string& k) { return std::find(order.begin(), order.end(), k) - order.begin(); };
+  for (size_t i = 1; i < objs.size(); ++i) CHECK(rank(objs[i - 1].kind()) <= rank(objs[i].kind()));
+}
+
+TEST_CASE("eggroll party: names, images and route table as the chart makes them") {
+  auto s = spec_text(R"(name: fate-9999
+namespace: fate-9999
+chartName: fate
+chartVersion: v1.11.2
+partyId: 9999
+modules: [rollsite, clustermanager, nodemanager, mysql, python, fateboard, client]
+computing: Eggroll
+federation: Eggroll
+storage: Eggroll
+algorithm: Basic
+device: CPU
+rollsite:
+  type: NodePort
+  nodePort: 30091
+  partyList:
+    - {partyId: 10000, partyIp: 192.168.10.1, partyPort: 30101}
+python:
+  type: NodePort
+  httpNodePort: 30097
+  grpcNodePort: 30092
+)");
+  auto objs = render::render(s);
+  for (auto [k, n] : std::vector<std::pair<std::string, std::string>>{
+           {"StatefulSet", "python"}, {"Service", "fateflow"}, {"Service", "fateflow-client"}, {"StatefulSet", "mysql"},
+           {"Deployment", "rollsite"}, {"Service", "rollsite"}, {"Deployment", "clustermanager"},
+           {"StatefulSet", "nodemanager"}, {"ConfigMap", "eggroll-config"}, {"ConfigMap", "rollsite-config"},
+           {"Deployment", "fateboard"}, {"StatefulSet", "client"}, {"Service", "notebook"}, {"Ingress", "fateboard"}})
+    CHECK_MESSAGE(find(objs, k, n) != nullptr, k << "/" << n);
+  auto imgs = render::images(s);
+  CHECK(std::count(imgs.begin(), imgs.end(), "federatedai/fateflow:1.11.2-release") == 1);
+  CHECK(std::count(imgs.begin(), imgs.end(), "federatedai/eggroll:1.11.2-release") == 1);
+  CHECK(std::count(imgs.begin(), imgs.end(), "mysql:8.0.28") == 1);
+  CHECK(std::count(imgs.begin(), imgs.end(), "fluent/fluent-bit:2.1.4") == 1);
+
+  const auto* rs = find(objs, "ConfigMap", "rollsite-config");
+  YAML::Node rt = yaml::parse(rs->node["data"]["route_table.json"].Scalar(), "route_table.json");
+  CHECK(rt["route_table"]["default"]["default"][0]["ip"].Scalar() == "rollsite");
+  CHECK(rt["route_table"]["10000"]["default"][0]["ip"].Scalar() == "192.168.10.1");
+  CHECK(rt["route_table"]["10000"]["default"][0]["port"].as<int>() == 30101);
+  CHECK(rt["route_table"]["9999"]["fateflow"][0]["port"].as<int>() == 9360);
+  CHECK(rt["permission"]["default_allow"].as<bool>());
+
+  const auto* svc = find(objs, "Service", "rollsite");
+  CHECK(svc->node["spec"]["type"].Scalar() == "NodePort");
+  CHECK(svc->node["spec"]["ports"][0]["nodePort"].as<int>() == 30091);
+  const auto* headless = find(objs, "Service", "fateflow");
+  CHECK(headless->node["spec"]["clusterIP"].Scalar() == "None");
+  CHECK(!headless->node["spec"]["ports"][0]["nodePort"]);
+
+  const auto* py = find(objs, "ConfigMap", "python-config");
+  YAML::Node sc = yaml::parse(py->node["data"]["service_conf.yaml"].Scalar(), "service_conf.yaml");
+  CHECK(sc["party_id"].as<int>() == 9999);
+  CHECK(sc["fateflow"]["proxy"].Scalar() == "rollsite");
+  CHECK(sc["fateflow"]["host"].Scalar() == "fateflow_ip");
+  CHECK(sc["default_engines"]["computing"].Scalar() == "eggroll");
+  CHECK(sc["database"]["host"].Scalar() == "mysql");
+  CHECK(sc["database"]["passwd"].Scalar() == "fate_dev");
+  std::string props = find(objs, "ConfigMap", "eggroll-config")->node["data"]["eggroll.properties"].Scalar();
+  CHECK(props.find("\neggroll.rollsite.party.id=9999\n") != std::string::npos);
+  CHECK(props.find("jdbc:mysql://mysql:3306/eggroll_meta?useSSL=false&serverTimezone=UTC") != std::string::npos);
+  CHECK(props.find("\neggroll.session.processors.per.node=4\n") != std::string::npos);
+}
+
+TEST_CASE("spark + pulsar through an exchange: TLS broker, route tables, no empty nginx default") {
+  auto s = spec_text(R"(name: fate-10000
+namespace: fate-10000
+chartName: fate
+chartVersion: v1.11.2
+partyId: 10000
+registry: harbor.local/fate
+modules: [python, mysql, fateboard, client, spark, hdfs, nginx, pulsar]
+computing: Spark
+federation: Pulsar
+storage: HDFS
+persistence: true
+pulsar:
+  type: NodePort
+  httpNodePort: 30104
+  httpsNodePort: 30109
+  exchange: {ip: 192.168.0.1, port: 30000}
+  storageClass: "-"
+)");
+  auto objs = render::render(s);
+  std::string conf = find(objs, "ConfigMap", "pulsar-config")->node["data"]["standalone.conf"].Scalar();
+  CHECK(conf.find("\ntlsEnabled=true\n") != std::string::npos);
+  CHECK(conf.find("\nbrokerServicePortTls=6651\n") != std::string::npos);
+  CHECK(conf.find("\nbrokerClientTlsEnabled=true\n") != std::string::npos);
+  CHECK(conf.find("\nbrokerServicePort=6650\n") == std::string::npos);
+  YAML::Node prt = yaml::parse(find(objs, "ConfigMap", "pulsar-route-table")->node["data"]["pulsar_route_table.yaml"].Scalar(), "prt");
+  CHECK(prt["default"]["proxy"].Scalar() == "192.168.0.1:30000");
+  CHECK(prt["default"]["domain"].Scalar() == "fate.org");
+  CHECK(prt["10000"]["host"].Scalar() == "pulsar");
+  YAML::Node nrt = yaml::parse(find(objs, "ConfigMap", "nginx-config")->node["data"]["route_table.yaml"].Scalar(), "nrt");
+  CHECK(!nrt["default"]);
+  CHECK(nrt["10000"]["fateflow"][0]["http_port"].as<int>() == 9380);
+  const auto* sts = find(objs, "StatefulSet", "pulsar");
+  bool cert = false;
+  for (const auto& v : sts->node["spec"]["template"]["spec"]["volumes"])
+    if (v["secret"] && v["secret"]["secretName"].Scalar() == "pulsar-cert") cert = true;
+  CHECK(cert);
+  CHECK(sts->node["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"].Scalar() == "");
+  auto imgs = render::images(s);
+  CHECK(std::count(imgs.begin(), imgs.end(), "harbor.local/fate/fateflow-spark:1.11.2-release") == 1);
+  CHECK(std::count(imgs.begin(), imgs.end(), "harbor.local/fate/mysql:8.0.28") == 1);  // third-party prefixed
+  CHECK(std::count(imgs.begin(), imgs.end(), "harbor.local/fate/pulsar:2.10.1") == 1);
+  const auto* py = find(objs, "StatefulSet", "python");
+  CHECK(py->node["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"].Scalar() == "python");
+  std::string spark_defaults = find(objs, "ConfigMap", "python-config")->node["data"]["spark-defaults.conf"].Scalar();
+  CHECK(spark_defaults.find("spark.master                      spark://spark-master:7077\n") == 0);
+}
+
+TEST_CASE("exchange: sni.yaml, connect_ports, nodePort only when exposed") {
+  auto s = spec_text(R"(name: fate-exchange
+namespace: fate-exchange
+chartName: fate-exchange
+chartVersion: v1.11.2
+partyId: 1
+modules: [trafficServer, nginx]
+trafficServer:
+  type: ClusterIP
+  nodePort: 30000
+  route_table:
+    sni:
+      - {fqdn: 10000.fate.org, tunnelRoute: "192.168.10.1:30109"}
+      - {fqdn: 9999.fate.org, tunnelRoute: "192.168.9.1:40099"}
+nginx:
+  type: NodePort
+  httpNodePort: 30003
+  grpcNodePort: 30008
+  route_table:
+    9999:
+      proxy: [{host: 192.168.9.1, http_port: 30093, grpc_port: 30098}]
+)");
+  auto objs = render::render(s);
+  std::string sni = find(objs, "ConfigMap", "traffic-server-sni")->node["data"]["sni.yaml"].Scalar();
+  CHECK(sni == "sni:\n  - fqdn: 10000.fate.org\n    tunnel_route: 192.168.10.1:30109\n"
+               "  - fqdn: 9999.fate.org\n    tunnel_route: 192.168.9.1:40099\n");
+  std::string rec = find(objs, "ConfigMap", "traffic-server-config")->node["data"]["records.config"].Scalar();
+  CHECK(rec.find("CONFIG proxy.config.http.connect_ports STRING 443 6650-6700 30000-33000 40099\n") != std::string::npos);
+  const auto* svc = find(objs, "Service", "traffic-server");
+  CHECK(svc->node["spec"]["type"].Scalar() == "ClusterIP");
+  CHECK(!svc->node["spec"]["ports"][0]["nodePort"]);
+  CHECK(svc->node["spec"]["ports"][0]["name"].Scalar() == "443");
+  CHECK(yaml::scalar_type(svc->node["spec"]["ports"][0]["name"]) == yaml::ScalarType::String);
+  auto imgs = render::images(s);
+  CHECK(std::count(imgs.begin(), imgs.end(), "federatedai/trafficserver:latest") == 1);
+  YAML::Node nrt = yaml::parse(find(objs, "ConfigMap", "nginx-config")->node["data"]["route_table.yaml"].Scalar(), "nrt");
+  CHECK(nrt["default"]["proxy"][0]["host"].Scalar() == "nginx");
+  CHECK(nrt["1"]["fateflow"][0]["host"].Scalar() == "fateflow");
+  CHECK(nrt["9999"]["proxy"][0]["http_port"].as<int>() == 30093);
+  const auto* nsvc = find(objs, "Service", "nginx");
+  CHECK(nsvc->node["spec"]["ports"][0]["nodePort"].as<int>() == 30003);
+
+  auto empty = spec_text("name: x\nnamespace: x\nchartName: fate-exchange\nchartVersion: v1.11.2\npartyId: 1\nmodules: [trafficServer]\n");
+  auto eo = render::render(empty);
+  CHECK(find(eo, "ConfigMap", "traffic-server-sni")->node["data"]["sni.yaml"].Scalar() == "sni: []\n");
+}
+
+TEST_CASE("PodSecurityPolicy below 1.25, Pod Security Admission labels from 1.25") {
+  auto s = spec_text(R"(name: fate-9999
+namespace: fate-9999
+chartName: fate
+chartVersion: v1.11.2
+partyId: 9999
+podSecurityPolicy: {enabled: true}
+modules: [mysql, python, fateboard, client, rollsite, clustermanager, nodemanager]
+computing: Eggroll
+federation: Eggroll
+storage: Eggroll
+)");
+  render::RenderOptions old;
+  old.kube_version = "1.24";
+  auto o1 = render::render(s, old);
+  CHECK(find(o1, "PodSecurityPolicy", "fate-9999") != nullptr);
+  CHECK(find(o1, "Role", "fate-9999") != nullptr);
+  CHECK(find(o1, "RoleBinding", "fate-9999")->node["subjects"][0]["namespace"].Scalar() == "fate-9999");
+  CHECK(!o1.front().node["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]);
+  auto o2 = render::render(s);
+  CHECK(find(o2, "PodSecurityPolicy", "fate-9999") == nullptr);
+  CHECK(find(o2, "ServiceAccount", "fate-9999") != nullptr);
+  // mysql adds SYS_NICE and nodemanager SYS_PTRACE: outside "baseline"
+  CHECK(o2.front().node["metadata"]["labels"]["pod-security.kubernetes.io/enforce"].Scalar() == "privileged");
+  CHECK(find(o2, "StatefulSet", "mysql")->node["spec"]["template"]["spec"]["serviceAccountName"].Scalar() == "fate-9999");
+  render::RenderOptions bad;
+  bad.kube_version = "latest";
+  CHECK_THROWS_AS(render::render(s, bad), Error);
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# fatectl cluster render / cluster images / bench render through the binary: output formats,
+# flags, exit codes.
+set -euo pipefail
+source "$(dirname "$0")/../lib/assert.sh"
+SRC="${FATECTL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
+EX="$SRC/examples/v1.11/party-9999-spark-pulsar.yaml"
+W="$(mktemp -d)"
+trap 'rm -rf "$W"' EXIT
+
+expect_rc 0 "render prints YAML" -- "$FATECTL" cluster render -f "$EX"
+expect_contains "kind: Namespace" "the stream starts with the Namespace"
+expect_contains "app.kubernetes.io/managed-by: fatectl" "managed-by label"
+[ "$(echo "$OUT" | head -3 | grep -c 'kind: Namespace')" = 1 ] && ok "Namespace is the first object" || not_ok "first object: $(echo "$OUT" | head -5)"
+"$FATECTL" cluster render -f "$EX" -o json > "$W/out.json" && ok "render -o json" || not_ok "render -o json"
+cat "$W/out.json" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["kind"]=="List" and len(d["items"])>20' \
+  && ok "-o json is a v1 List" || not_ok "-o json content"
+"$FATECTL" cluster render -f "$EX" -n other-ns -o json > "$W/ns.json" && ok "render -n overrides the namespace" || not_ok "render -n"
+cat "$W/ns.json" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert all(i["metadata"].get("namespace","other-ns")=="other-ns" for i in d["items"]); assert d["items"][0]["metadata"]["name"]=="other-ns"' \
+  && ok "every object in the -n namespace" || not_ok "-n namespace"
+expect_rc 0 "images" -- "$FATECTL" cluster images -f "$EX"
+expect_contains "federatedai/fateflow-spark:1.11.2-release" "images lists fateflow-spark"
+expect_contains "federatedai/pulsar:2.10.1" "images lists pulsar"
+[ "$(echo "$OUT" | sort -u | wc -l)" = "$(echo "$OUT" | wc -l)" ] && ok "images are unique" || not_ok "duplicate images"
+expect_rc 0 "images --registry" -- "$FATECTL" cluster images -f "$EX" --registry harbor.local/fate
+expect_contains "harbor.local/fate/mysql:8.0.28" "third-party images get the registry too"
+if echo "$OUT" | grep -qv '^harbor.local/fate/'; then not_ok "an image outside the registry: $(echo "$OUT" | grep -v '^harbor.local/fate/' | head -1)"; else ok "every image under --registry"; fi
+expect_rc 0 "render --kube-version 1.24" -- "$FATECTL" cluster render -f "$EX" --kube-version 1.24
+expect_rc 2 "bad --kube-version" -- "$FATECTL" cluster render -f "$EX" --kube-version banana
+expect_rc 2 "missing file" -- "$FATECTL" cluster render -f "$W/nope.yaml"
+sed 's/^python:/pythn:/' "$EX" > "$W/typo.yaml"
+line=$(grep -n '^pythn:' "$W/typo.yaml" | cut -d: -f1)
+expect_rc 2 "an invalid spec is refused before rendering" -- "$FATECTL" cluster render -f "$W/typo.yaml"
+expect_contains "typo.yaml:$line" "the error names file and line"
+expect_contains "pythn" "and the key"
+expect_rc 2 "v1.6 specs are not rendered (yet)" -- "$FATECTL" cluster render -f "$SRC/examples/v1.6/party-9999-eggroll.yaml"
+expect_contains "not rendered yet" "and say so"
+"$FATECTL" bench render -f "$EX" --min-time 0.05 -o json > "$W/bench.json" && ok "bench render" || not_ok "bench render"
+cat "$W/bench.json" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[0]["objects"]>20 and float(d[0]["meanMs"])>0' \
+  && ok "bench render reports objects and time" || not_ok "bench render output"
+expect_rc 0 "cluster render --help has examples" -- "$FATECTL" cluster render --help
+expect_contains "Examples:" "help footer"
+finish
