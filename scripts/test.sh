@@ -9,7 +9,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$FATECTL_ROOT"
 TEST_PACKAGES=(python3 python3-numpy python3-sklearn python3-kubernetes python3-websocket python3-yaml
-  nginx-light trafficserver openssl nodejs npm procps iproute2 curl)
+  nginx-light libnginx-mod-http-lua libnginx-mod-stream trafficserver openssl nodejs npm procps iproute2 curl)
 apt_install "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 command -v kubectl >/dev/null || echo "note: kubectl not installed; tests that compare with kubectl are skipped" >&2
 

@@ -125,6 +125,12 @@ void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
   set_env(a, fjob, mode);
   if (a.local && a.in_process) {
     std::string out = std::getenv(kEnvOut);
+    std::pair<long, long> crash{0, 0};  // testing: FATECTL_TRAIN_CRASH_AFTER=<party>:<epochs>
+    if (const char* c = std::getenv(kEnvCrash)) {
+      std::string cs = c;
+      auto colon = cs.find(':');
+      if (colon != std::string::npos) crash = {std::atol(cs.substr(0, colon).c_str()), std::atol(cs.substr(colon + 1).c_str())};
+    }
     std::mutex mu;
     ml::run_local(
         job, out, a.resume, std::string(mode) == "predict",
@@ -134,7 +140,8 @@ void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
           std::printf("epoch %ld/%ld  loss %s  elapsed %.2fs%s\n", e.epoch, e.max_iter,
                       e.has_loss ? fmt_num(e.loss, 8).c_str() : "n/a", e.elapsed_s, e.converged ? "  converged" : "");
           std::fflush(stdout);
-        });
+        },
+        crash.second, {}, crash.first);
     std::string gdir = out + "/" + std::to_string(job.guest);
     if (std::string(mode) == "predict") {
       std::printf("predictions: %s/predictions.csv\n", gdir.c_str());

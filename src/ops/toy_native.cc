@@ -323,6 +323,7 @@ int toy_secure_add_party(const fed::Job& job, long party, fed::Channel& ch) {
 int run_toy_protocol(fed::Channel& ch, bool is_guest, long peer, const ToyParams& p, NativeToyReport& rep) {
   long long n = p.data_num, rounds = p.rtt_rounds, bulk = p.throughput_bytes;
   std::chrono::milliseconds timeout = p.timeout;
+  rep.data_num = n;
   auto finish = [&](int rc) {
     rep.ok = rc == 0;
     return rc;

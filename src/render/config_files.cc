@@ -224,7 +224,9 @@ std::string rollsite_route_table_json(const Ctx& c, bool exchange_chart) {
   YAML::Node doc(YAML::NodeType::Map);
   doc["route_table"] = rt;
   doc["permission"]["default_allow"] = true;
-  return yaml::to_json(doc, true) + "\n";
+  std::string json = yaml::to_json(doc, true);
+  while (!json.empty() && json.back() == '\n') json.pop_back();
+  return json + "\n";
 }
 
 std::string nginx_route_table_yaml(const Ctx& c, bool exchange_chart) {

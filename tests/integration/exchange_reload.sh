@@ -114,7 +114,7 @@ setsid traffic_manager --run-root="$A/runroot.yaml" > "$A/tm.out" 2>&1 < /dev/nu
 TM=$!
 for i in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$ATS_PORT") 2>/dev/null && break; sleep 0.1; done
 (exec 3<>"/dev/tcp/127.0.0.1/$ATS_PORT") 2>/dev/null && ok "Traffic Server up on $ATS_PORT" || { not_ok "Traffic Server up: $(tail -5 "$A/tm.out")"; finish; exit 1; }
-ts_pid() { pgrep -P "$TM" -x traffic_server | head -1 || true; }   # our traffic_manager's child
+ts_pid() { pgrep -P "$TM" | head -1 || true; }   # traffic_server: our traffic_manager's child (it renames itself)
 for i in $(seq 1 100); do TS_PID=$(ts_pid); [ -n "$TS_PID" ] && break; sleep 0.1; done
 
 openssl s_server -accept "127.0.0.1:$PA" -cert "$W/certs/10000.crt" -key "$W/certs/10000.key" -quiet </dev/null >/dev/null 2>&1 &

@@ -62,10 +62,10 @@ job hetero1 hetero_lr "$KEY
   - {id: 10001, role: arbiter, listen: 127.0.0.1:0}"
 check hetero1 9999 --sklearn --process
 
-# 2. hetero, two hosts, breast (centralised path, weight_diff), random init
+# 2. hetero, two hosts, breast (centralised path, weight_diff), random init, adagrad
 job hetero2 hetero_lr "$KEY
     alpha: 0.01
-    optimizer: rmsprop
+    optimizer: adagrad
     learning_rate: 0.1
     max_iter: 6
     early_stop: weight_diff
@@ -92,17 +92,17 @@ job hetero_mb hetero_lr "$KEY
   - {id: 10001, role: arbiter, listen: 127.0.0.1:0}"
 check hetero_mb 9999
 
-# 4. hetero, default-credit (subsample), one host, adagrad
+# 4. hetero, default-credit (subsample), one host, trained to near sklearn's optimum
 job hetero_dc hetero_lr "$KEY
     alpha: 0.01
-    optimizer: adagrad
-    learning_rate: 0.1
-    max_iter: 4
-    init_param: {init_method: random_uniform, random_seed: 3}" \
+    optimizer: nesterov_momentum_sgd
+    learning_rate: 0.15
+    max_iter: 15
+    init_param: {init_method: zeros, random_seed: 1}" \
 "  - {id: 9999, role: guest, listen: 127.0.0.1:0, data: $T/dc_guest.csv}
   - {id: 10000, role: host, listen: 127.0.0.1:0, data: $T/dc_host.csv}
   - {id: 10001, role: arbiter, listen: 127.0.0.1:0}"
-check hetero_dc 9999
+check hetero_dc 9999 --sklearn
 
 # 4b. hetero, default-credit (subsample), two hosts (the host file twice under two ids)
 job hetero_dc2 hetero_lr "$KEY

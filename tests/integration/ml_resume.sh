@@ -67,8 +67,10 @@ run_case() {  # name job mode crash-party parties...
     && ok "$name: checkpoint after epoch 3, no model yet" || bad "$name: unexpected state after the crash"
   "$BIN" train --local $mode --resume --job "$job" --out "$T/$name-cut" --run-dir "$T/run-$name-cut2" >"$T/$name-cut2.log" 2>&1 \
     || { bad "$name: resumed run failed"; tail -5 "$T/$name-cut2.log"; return; }
-  grep -q "resumed after epoch 3" "$T/$name-cut/9999/train.log" && ok "$name: guest resumed after epoch 3" \
-    || bad "$name: guest did not resume from epoch 3"
+  # (in one process the other threads die with the crashing party, possibly before their own
+  # epoch-3 checkpoint: then every party resumes after epoch 2)
+  grep -Eq "resumed after epoch [23]" "$T/$name-cut/9999/train.log" && ok "$name: guest resumed from its checkpoint" \
+    || bad "$name: guest did not resume from a checkpoint"
   models_equal "$T/$name-full" "$T/$name-cut" "$@" && ok "$name: resumed model equals the uninterrupted one" \
     || { bad "$name: models differ"; diff "$T/$name-full/9999/model.json" "$T/$name-cut/9999/model.json" | head; }
 }

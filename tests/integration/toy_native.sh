@@ -14,11 +14,12 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
 expect_rc 0 "toy --native --local passes" -- "$FATECTL" toy --native --local --data-num 500
 expect_contains "PASS: secure sum 1000 = 2 x 500" "the sum verifies"
 for h in dns "tcp connect" "tls handshake" "round trip" throughput "secure add"; do expect_contains "$h" "report has hop '$h'"; done
-expect_rc 0 "toy --native --local -o json" -- "$FATECTL" toy --native --local -o json
+set +e; OUT=$("$FATECTL" toy --native --local -o json 2>"$W/json.err"); rc=$?; set -e   # parties' lines go to stderr
+[ $rc = 0 ] && ok "toy --native --local -o json" || not_ok "toy --native --local -o json: exit $rc $(tail -3 "$W/json.err")"
 /usr/bin/python3 -c '
 import json,sys
 d=json.loads(sys.argv[1])
-assert d["ok"] and d["sum"]=="2000" and d["exitCode"]==0, d
+assert d["ok"] and str(d["sum"])=="2000" and d["exitCode"]==0, d
 hops=[h["hop"] for h in d["hops"]]
 assert hops==["dns","tcp connect","tls handshake","round trip","throughput","secure add"], hops
 tls=d["hops"][2]["detail"]; assert "sni 10000.fate.org" in tls and "CN=10000.fate.org" in tls.replace(" ",""), tls' "$OUT" \

@@ -74,6 +74,6 @@ void predict_party(const MlJob& job, long party, fed::Channel& channel, const Ru
 /// per party. The first failure cancels the others and is rethrown.
 void run_local(const MlJob& job, const std::string& out_root, bool resume, bool predict,
                const std::function<void(const EpochReport&)>& on_epoch, long stop_after_epochs = 0,
-               const std::map<long, std::shared_ptr<const Dataset>>& data = {});
+               const std::map<long, std::shared_ptr<const Dataset>>& data = {}, long stop_party = 0);
 
 }  // namespace fatectl::ml
