@@ -14,7 +14,7 @@ void render_client(Ctx& c) {
   YAML::Node sts = c.base(f, "StatefulSet", "client");
   c.workload(sts, "client", {"client"});
   YAML::Node ctr = container(sts, "client");
-  ctr["image"] = c.image("client");
+  ctr["image"] = c.image_for({"client"}, c.image("client"), "federatedai/client");
   set_env(ctr, "partyId", c.party_id);
   set_env(ctr, "FATE_SERVING_HOST", c.str({"servingIp"}) + ":" + c.str({"servingPort"}));
   set_env(ctr, "NOTEBOOK_HASHED_PASSWORD", c.str({"client", "notebook_hashed_password"}));

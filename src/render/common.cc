@@ -58,6 +58,8 @@ Ctx::Ctx(const spec::ClusterSpec& s, const RenderOptions& o) : spec(s), opts(o) 
   registry = reg.empty() ? "federatedai" : reg;
   while (registry.size() > 1 && registry.back() == '/') registry.pop_back();
   tag = s.generation == Generation::Fate16 ? str({"imageTag"}, tag_of(s.chart_version)) : tag_of(s.chart_version);
+  v20 = s.generation == Generation::Fate20;
+  prefix = !o.registry.empty() ? o.registry : str({"registry"});
   pull_policy = str({"pullPolicy"}, "IfNotPresent");
   persistence = flag({"persistence"}, false);
   psp = flag({"podSecurityPolicy", "enabled"}, false);
@@ -287,6 +289,14 @@ void Ctx::set_data(YAML::Node cm, const std::string& key, const std::string& val
 
 std::string Ctx::image(const std::string& name, const std::string& t) const {
   return registry + "/" + name + ":" + (t.empty() ? tag : t);
+}
+
+std::string Ctx::image_for(Path module_path, const std::string& v1_image, const std::string& v2_name,
+                           const std::string& v2_suffix, const std::string& v2_tag) const {
+  if (!v20) return v1_image;
+  std::string name = str(module_path + "image", v2_name);
+  std::string t = str(module_path + "imageTag", v2_tag.empty() ? tag : v2_tag);
+  return prefix + name + v2_suffix + ":" + t;
 }
 
 std::string Ctx::third_party_image(const std::string& name_tag) const {

@@ -31,6 +31,8 @@ struct Ctx {
   std::string registry;     ///< image registry prefix (1.x: "federatedai" unless set)
   bool third_party = false; ///< registry given explicitly: prefix third-party images too
   std::string tag;          ///< image tag of FATE's own images
+  bool v20 = false;         ///< chart fate v2.0 (per-module image/imageTag, osx)
+  std::string prefix;       ///< v2.0: registry text prepended to image names as given (may be "")
   std::string pull_policy;
   bool persistence = false;
   bool psp = false;         ///< podSecurityPolicy.enabled
@@ -95,6 +97,10 @@ struct Ctx {
   std::string image(const std::string& name, const std::string& tag = "") const;
   /// Third-party image: prefixed by the registry only when one was given in the spec.
   std::string third_party_image(const std::string& name_tag) const;
+  /// The image of a module: `v1_image` for 1.x charts; for v2.0 `<prefix><image><v2_suffix>:<imageTag>`
+  /// with image/imageTag from spec.<module_path> (defaults `v2_name`, `v2_tag` or the chart tag).
+  std::string image_for(Path module_path, const std::string& v1_image, const std::string& v2_name,
+                        const std::string& v2_suffix = "", const std::string& v2_tag = "") const;
   /// Suffix of fateflow / eggroll / spark-worker images for algorithm and device.
   std::string suffix(bool spark) const;
 };
@@ -122,6 +128,7 @@ void render_hdfs(Ctx& c);         // hdfs.cc
 void render_nginx(Ctx& c);        // nginx.cc
 void render_rabbitmq(Ctx& c);     // rabbitmq.cc
 void render_pulsar(Ctx& c);       // pulsar.cc
+void render_osx(Ctx& c);          // osx.cc (chart v2.0)
 void render_exchange(Ctx& c);     // exchange.cc (trafficServer, nginx, rollsite)
 void render_ingress(Ctx& c, const std::string& ui, const std::string& module,
                     const std::string& service, int port);  // common.cc
@@ -138,5 +145,10 @@ std::string pulsar_standalone_conf(const Ctx& c);
 std::string fateboard_properties(const Ctx& c);
 std::string ats_sni_yaml(const Ctx& c);
 std::string ats_records_config(const Ctx& c);
+// chart v2.0 (config_files_v20.cc)
+std::string service_conf_yaml_v20(const Ctx& c);
+std::string osx_route_table_json(const Ctx& c);
+std::string osx_broker_properties(const Ctx& c);
+std::string eggroll_properties_v20(const Ctx& c);
 
 }  // namespace fatectl::render::detail

@@ -35,22 +35,36 @@ YAML::Node id_key(const std::string& id) {
 
 // Appends the entries of a spec route table to `rt` in the order Go templates' `range` visits
 // them (sorted as strings); an entry for a key already in `rt` replaces it. Keys keep their type.
+// Merges a spec route table into `rt`, sorted by key. Sorting indices, not the YAML::Node
+// pairs: moving yaml-cpp nodes inside a vector makes them share data (a table of two entries
+// would come out as the first one twice).
 void append_sorted(YAML::Node rt, const YAML::Node& table) {
   if (!table.IsMap()) return;
-  std::vector<std::pair<std::string, std::pair<YAML::Node, YAML::Node>>> entries;
-  for (const auto& kv : table) entries.push_back({kv.first.Scalar(), {kv.first, kv.second}});
-  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<YAML::Node> keys, vals;
+  for (const auto& kv : table) {
+    keys.push_back(kv.first);
+    vals.push_back(kv.second);
+  }
+  std::vector<size_t> idx(keys.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  std::sort(idx.begin(), idx.end(), [&keys](size_t a, size_t b) { return keys[a].Scalar() < keys[b].Scalar(); });
+  auto in_table = [&keys](const std::string& k) {
+    return std::any_of(keys.begin(), keys.end(), [&k](const YAML::Node& n) { return n.Scalar() == k; });
+  };
   YAML::Node merged(YAML::NodeType::Map);
   std::vector<std::string> replaced;
   for (const auto& kv : rt) {
     std::string k = kv.first.Scalar();
-    bool in_table = std::any_of(entries.begin(), entries.end(), [&](const auto& e) { return e.first == k; });
-    merged[yaml::clone(kv.first)] = in_table ? yaml::clone(table[k]) : kv.second;
-    if (in_table) replaced.push_back(k);
+    if (in_table(k)) {
+      merged[yaml::clone(kv.first)] = yaml::clone(table[k]);
+      replaced.push_back(k);
+    } else {
+      merged[yaml::clone(kv.first)] = kv.second;
+    }
   }
-  for (const auto& e : entries)
-    if (std::find(replaced.begin(), replaced.end(), e.first) == replaced.end())
-      merged[yaml::clone(e.second.first)] = yaml::clone(e.second.second);
+  for (size_t i : idx)
+    if (std::find(replaced.begin(), replaced.end(), keys[i].Scalar()) == replaced.end())
+      merged[yaml::clone(keys[i])] = yaml::clone(vals[i]);
   rt = merged;
 }
 
@@ -248,7 +262,7 @@ std::string nginx_route_table_yaml(const Ctx& c, bool exchange_chart) {
 std::string pulsar_route_table_yaml(const Ctx& c) {
   YAML::Node rt(YAML::NodeType::Map);
   YAML::Node ex = c.at({"pulsar", "exchange"});
-  if (!Ctx::empty(ex)) {
+  if (!Ctx::empty(ex) && !c.v20) {
     rt["default"]["proxy"] = yaml::str(c.str({"pulsar", "exchange", "ip"}) + ":" + c.str({"pulsar", "exchange", "port"}));
     rt["default"]["domain"] = yaml::str(c.str({"pulsar", "exchange", "domain"}, "fate.org"));
   }
@@ -263,7 +277,24 @@ std::string pulsar_route_table_yaml(const Ctx& c) {
     self["proxy"] = yaml::str("");
     rt[id_key(c.party_id)] = self;
   }
-  return yaml::to_yaml(rt);
+  std::string out = yaml::to_yaml(rt);
+  if (c.v20) {
+    // chart v2.0 lists `default` last: the exchange, or its placeholder proxy. Emitted as a
+    // second map and appended (adding keys to `rt` after append_sorted() aliases its entries).
+    YAML::Node d(YAML::NodeType::Map);
+    if (!Ctx::empty(ex)) {
+      d["default"]["proxy"] = yaml::str(c.str({"pulsar", "exchange", "ip"}) + ":" + c.str({"pulsar", "exchange", "port"}));
+      d["default"]["domain"] = yaml::str(c.str({"pulsar", "exchange", "domain"}));
+    } else {
+      d["default"]["proxy"] = yaml::str("proxy.fate.org:443");
+      d["default"]["domain"] = yaml::str("fate.org");
+      d["default"]["brokerPort"] = 6650;
+      d["default"]["brokerSslPort"] = 6651;
+    }
+    if (!out.empty() && out.back() != '\n') out += '\n';
+    out += yaml::to_yaml(d);
+  }
+  return out;
 }
 
 std::string rabbitmq_route_table_yaml(const Ctx& c) {

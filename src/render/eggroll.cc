@@ -63,10 +63,11 @@ void rollsite(Ctx& c, const std::string& f, bool tls) {
 
 void render_eggroll(Ctx& c) {
   const std::string f = c.manifests + "/eggroll.yaml";
-  bool tls = c.flag({"rollsite", "enableTLS"});
+  // v2.0: OSX mounts cert_configs of eggroll-config when osx.enableTLS is set
+  bool tls = c.flag({c.v20 ? "osx" : "rollsite", "enableTLS"});
   if (c.has_module("clustermanager")) {
     YAML::Node cm = c.base(f, "ConfigMap", "eggroll-config");
-    Ctx::set_data(cm, "eggroll.properties", eggroll_properties(c));
+    Ctx::set_data(cm, "eggroll.properties", c.v20 ? eggroll_properties_v20(c) : eggroll_properties(c));
     if (tls) Ctx::set_data(cm, "cert_configs", kCertConfigs);
     c.add("clustermanager", cm, "eggroll");
   }
@@ -78,7 +79,7 @@ void render_eggroll(Ctx& c) {
     YAML::Node dep = c.base(f, "Deployment", "clustermanager");
     c.workload(dep, "clustermanager", {"clustermanager"});
     YAML::Node ctr = container(dep, "clustermanager");
-    ctr["image"] = c.image("eggroll" + c.suffix(false));
+    ctr["image"] = c.image_for({"clustermanager"}, c.image("eggroll" + c.suffix(false)), "federatedai/eggroll", c.suffix(false));
     c.resources(ctr, {"clustermanager"});
     c.probes(ctr, "tcp", 4670);
     c.add("clustermanager", dep, "clustermanager");
@@ -97,7 +98,8 @@ void render_eggroll(Ctx& c) {
     sts["spec"]["template"]["metadata"]["labels"]["app"] = "nodemanager";
     container(sts, "nodemanager-eggrollpair")["image"] = c.third_party_image("fluent/fluent-bit:2.1.4");
     YAML::Node ctr = container(sts, "nodemanager");
-    ctr["image"] = c.image("eggroll" + c.suffix(false));
+    // chart v2.0 gives nodemanager no algorithm/device suffix
+    ctr["image"] = c.image_for({"nodemanager"}, c.image("eggroll" + c.suffix(false)), "federatedai/eggroll");
     YAML::Node defaults(YAML::NodeType::Map);
     defaults["requests"]["cpu"] = yaml::str("4");
     defaults["requests"]["memory"] = yaml::str("4Gi");

@@ -21,7 +21,7 @@ void render_fateboard(Ctx& c) {
   if (c.istio)
     dep["spec"]["template"]["metadata"]["annotations"]["sidecar.istio.io/rewriteAppHTTPProbers"] = yaml::str("false");
   YAML::Node ctr = container(dep, "fateboard");
-  ctr["image"] = c.image("fateboard");
+  ctr["image"] = c.image_for({"fateboard"}, c.image("fateboard"), "federatedai/fateboard");
   c.probes(ctr, "http", 8080);
   c.add("fateboard", dep, "fateboard");
   render_ingress(c, "fateboard", "fateboard", "fateboard", 8080);

@@ -12,7 +12,7 @@ void render_python(Ctx& c) {
 
   YAML::Node cm = c.base(f, "ConfigMap", "python-config");
   Ctx::set_data(cm, "spark-defaults.conf", spark_defaults_conf(c));
-  Ctx::set_data(cm, "service_conf.yaml", service_conf_yaml(c));
+  Ctx::set_data(cm, "service_conf.yaml", c.v20 ? service_conf_yaml_v20(c) : service_conf_yaml(c));
   c.add("python", cm, "python");
   YAML::Node prt = c.base(f, "ConfigMap", "pulsar-route-table");
   Ctx::set_data(prt, "pulsar_route_table.yaml", pulsar_route_table_yaml(c));
@@ -71,7 +71,7 @@ void render_python(Ctx& c) {
     sts["spec"]["template"]["metadata"]["annotations"]["sidecar.istio.io/rewriteAppHTTPProbers"] = yaml::str("false");
   } else {
     YAML::Node ping = container(sts, "ping-mysql");
-    ping["image"] = c.third_party_image("mysql:8.0.28");
+    ping["image"] = c.image_for({"mysql"}, c.third_party_image("mysql:8.0.28"), "mysql", "", "8.0.28");
     std::string host = c.str({"externalMysqlIp"}, c.str({"mysql", "ip"}, "mysql"));
     set_env(ping, "MYSQL_DATABASE", c.str({"externalMysqlDatabase"}, c.str({"mysql", "database"}, "eggroll_meta")));
     set_env(ping, "MYSQL_USER", c.str({"externalMysqlUser"}, c.str({"mysql", "user"}, "fate")));
@@ -80,7 +80,7 @@ void render_python(Ctx& c) {
     set_env(ping, "MYSQL_PORT", c.str({"externalMysqlPort"}, c.str({"mysql", "port"}, "3306")));
   }
   YAML::Node flow = container(sts, "fateflow");
-  flow["image"] = c.image("fateflow" + c.suffix(true));
+  flow["image"] = c.image_for({"python"}, c.image("fateflow" + c.suffix(true)), "federatedai/fateflow", c.suffix(true));
   c.resources(flow, {"python"});
   // declared so that every port of Service fateflow-sparkdriver is a container port
   for (long p : driver_ports) {

@@ -40,14 +40,16 @@ void render_hdfs(Ctx& c) {
     nn["spec"]["template"]["spec"]["initContainers"].push_back(init);
   }
   c.workload(nn, "namenode", {"hdfs", "namenode"});
-  container(nn, "namenode")["image"] = c.image("hadoop-namenode", "2.0.0-hadoop3.2.1-java8");
+  container(nn, "namenode")["image"] = c.image_for({"hdfs", "namenode"}, c.image("hadoop-namenode", "2.0.0-hadoop3.2.1-java8"),
+                                                   "federatedai/hadoop-namenode", "", "2.0.0-hadoop3.2.1-java8");
   c.data_volume(nn, "dfs", "namenode", {"hdfs", "namenode"}, "", "namenode-data");
   c.add("hdfs", nn, "namenode");
 
   YAML::Node dn = c.base(f, "StatefulSet", "datanode");
   dn["spec"]["replicas"] = c.num({"hdfs", "datanode", "replicas"}, 3);
   c.workload(dn, "datanode", {"hdfs", "datanode"});
-  container(dn, "datanode")["image"] = c.image("hadoop-datanode", "2.0.0-hadoop3.2.1-java8");
+  container(dn, "datanode")["image"] = c.image_for({"hdfs", "datanode"}, c.image("hadoop-datanode", "2.0.0-hadoop3.2.1-java8"),
+                                                   "federatedai/hadoop-datanode", "", "2.0.0-hadoop3.2.1-java8");
   c.data_volume(dn, "dfs", "datanode", {"hdfs", "datanode"}, "", "datanode-data");
   c.add("hdfs", dn, "datanode");
 }

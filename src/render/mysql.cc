@@ -25,7 +25,7 @@ void render_mysql(Ctx& c) {
   YAML::Node sts = c.base(f, "StatefulSet", "mysql");
   c.workload(sts, "mysql", {"mysql"});
   YAML::Node ctr = container(sts, "mysql");
-  ctr["image"] = c.third_party_image("mysql:8.0.28");
+  ctr["image"] = c.image_for({"mysql"}, c.third_party_image("mysql:8.0.28"), "mysql", "", "8.0.28");
   set_env(ctr, "MYSQL_DATABASE", db);
   set_env(ctr, "MYSQL_USER", c.str({"mysql", "user"}, "fate"));
   set_env(ctr, "MYSQL_PASSWORD", c.str({"mysql", "password"}, "fate_dev"));

@@ -19,7 +19,7 @@ void render_nginx(Ctx& c) {
 
   YAML::Node dep = c.base(f, "Deployment", "nginx");
   c.workload(dep, "nginx", {"nginx"});
-  container(dep, "nginx")["image"] = c.image("nginx");
+  container(dep, "nginx")["image"] = c.image_for({"nginx"}, c.image("nginx"), "federatedai/nginx");
   c.add("nginx", dep, "nginx");
 }
 

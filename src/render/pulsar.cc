@@ -27,7 +27,7 @@ void render_pulsar(Ctx& c) {
   YAML::Node sts = c.base(f, "StatefulSet", "pulsar");
   c.workload(sts, "pulsar", {"pulsar"});
   YAML::Node ctr = container(sts, "pulsar");
-  ctr["image"] = c.image("pulsar", "2.10.1");
+  ctr["image"] = c.image_for({"pulsar"}, c.image("pulsar", "2.10.1"), "federatedai/pulsar", "", "2.10.2");
   c.resources(ctr, {"pulsar"});
   YAML::Node env = c.at({"pulsar", "env"});
   if (!Ctx::empty(env) && env.IsSequence()) {

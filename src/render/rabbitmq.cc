@@ -16,7 +16,7 @@ void render_rabbitmq(Ctx& c) {
   YAML::Node dep = c.base(f, "Deployment", "rabbitmq");
   c.workload(dep, "rabbitmq", {"rabbitmq"});
   YAML::Node ctr = container(dep, "rabbitmq");
-  ctr["image"] = c.image("rabbitmq", "3.8.3-management");
+  ctr["image"] = c.image_for({"rabbitmq"}, c.image("rabbitmq", "3.8.3-management"), "federatedai/rabbitmq", "", "3.8.3-management");
   c.resources(ctr, {"rabbitmq"});
   // the chart hard-codes fate/fate; the spec's credentials are honoured here
   set_env(ctr, "RABBITMQ_DEFAULT_USER", c.str({"rabbitmq", "default_user"}, "fate"));

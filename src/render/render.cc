@@ -101,6 +101,7 @@ void render_fate(Ctx& c) {
   if (c.has_module("mysql")) detail::render_mysql(c);
   if (c.has_module("fateboard")) detail::render_fateboard(c);
   if (c.has_module("client")) detail::render_client(c);
+  if (c.has_module("osx")) detail::render_osx(c);
   if (c.has_module("rollsite") || c.has_module("clustermanager") || c.has_module("nodemanager"))
     detail::render_eggroll(c);
   if (c.has_module("spark")) detail::render_spark(c);
@@ -115,10 +116,14 @@ void render_fate(Ctx& c) {
 std::vector<Object> render(const spec::ClusterSpec& spec, const RenderOptions& opts) {
   auto kv = kube_version(opts.kube_version);
   bool psp_api = kv.first == 1 && kv.second < 25;
-  if (spec.generation == spec::Generation::Fate16 || spec.generation == spec::Generation::Fate20)
+  if (spec.generation == spec::Generation::Fate16)
     throw Error(ErrorKind::Invalid,
-                fmt::format("{}: chartVersion {}: rendering is implemented for chart fate v1.9–v1.11 and "
+                fmt::format("{}: chartVersion {}: rendering is implemented for chart fate v1.9–v1.11, v2.0 and "
                             "fate-exchange; this chart generation is not rendered yet",
+                            spec.file, spec.chart_version));
+  if (spec.generation == spec::Generation::Fate20 && spec.has_module("rollsite"))
+    throw Error(ErrorKind::Invalid,
+                fmt::format("{}: modules: rollsite: chart fate {} has no rollsite module; list osx instead",
                             spec.file, spec.chart_version));
   Ctx c(spec, opts);
   if (c.psp) render_rbac(c, psp_api);

@@ -21,17 +21,18 @@ std::string source_dir() {
   return s ? s : ".";
 }
 
-// Every spec fatectl renders: examples of chart fate v1.9-v1.11 and fate-exchange, and our own.
+// Every spec fatectl renders: examples of chart fate v1.9-v1.11, v2.0 and fate-exchange, and our own.
 std::vector<std::string> render_specs() {
   namespace fs = std::filesystem;
   std::vector<std::string> out;
-  for (const char* dir : {"examples/v1.11", "examples/exchange", "tests/render/specs"}) {
+  for (const char* dir : {"examples/v1.11", "examples/v2.0", "examples/exchange", "tests/render/specs"}) {
     fs::path p = fs::path(source_dir()) / dir;
     if (!fs::is_directory(p)) continue;
     for (const auto& e : fs::directory_iterator(p)) {
       if (e.path().extension() != ".yaml") continue;
       spec::ClusterSpec s = spec::load(e.path().string(), {true});
-      if (s.generation == spec::Generation::Fate19 || s.generation == spec::Generation::Exchange)
+      if (s.generation == spec::Generation::Fate19 || s.generation == spec::Generation::Fate20 ||
+          s.generation == spec::Generation::Exchange)
         out.push_back(e.path().string());
     }
   }

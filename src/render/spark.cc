@@ -33,7 +33,7 @@ void render_spark(Ctx& c) {
   master["spec"]["replicas"] = c.num({"spark", "master", "replicas"}, 1);
   c.workload(master, "spark-master", {"spark", "master"});
   YAML::Node mc = container(master, "spark-master");
-  mc["image"] = image("master", "spark-master");
+  mc["image"] = c.image_for({"spark", "master"}, image("master", "spark-master"), "federatedai/spark-master");
   c.resources(mc, {"spark", "master"});
   c.probes(mc, "http", 8080);
   c.add("spark", master, "spark-master");
@@ -42,7 +42,8 @@ void render_spark(Ctx& c) {
   worker["spec"]["replicas"] = c.num({"spark", "worker", "replicas"}, 2);
   c.workload(worker, "spark-worker", {"spark", "worker"});
   YAML::Node wc = container(worker, "spark-worker");
-  wc["image"] = image("worker", "spark-worker" + c.suffix(false));
+  wc["image"] = c.image_for({"spark", "worker"}, image("worker", "spark-worker" + c.suffix(false)),
+                           "federatedai/spark-worker", c.suffix(false));
   YAML::Node defaults(YAML::NodeType::Map);
   defaults["requests"]["cpu"] = yaml::str("4");
   defaults["requests"]["memory"] = yaml::str("8Gi");

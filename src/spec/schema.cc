@@ -401,8 +401,9 @@ ShapeP build_exchange() {
   auto nginx = map({F("type", svc_type()), F("replicas", integer(1, 1000)), F("httpNodePort", node_port()),
                     F("grpcNodePort", node_port()), F("loadBalancerIP", host()), F("route_table", nginx_route_table())});
   nginx = add(nginx, pod_keys());
+  // imageTag: KubeFATE's trafficserver image is untagged; fatectl lets the operator pin it.
   auto ts = map({F("type", svc_type()), F("replicas", integer(1, 1000)), F("nodePort", node_port()),
-                 F("loadBalancerIP", host()),
+                 F("loadBalancerIP", host()), F("imageTag", str()),
                  F("route_table", map({F("sni", list(map({F("fqdn", host()).req(), F("tunnelRoute", host_port()).req()})))}))});
   ts = add(ts, pod_keys());
   return map({

@@ -49,5 +49,6 @@ PY
 }
 
 check_spec "$SRC/examples/v1.11/party-9999-spark-pulsar.yaml" party-9999 9999
+check_spec "$SRC/examples/v2.0/party-9999-spark-pulsar.yaml" v2.0-party-9999 9999
 check_spec "$SRC/examples/exchange/fate-exchange.yaml" exchange 1
 finish
