@@ -98,7 +98,7 @@ LrParams LrParams::parse(const YAML::Node& node, const std::string& file) {
                  "batch_strategy", "id_column", "label_column"});
   for (auto it = node.begin(); it != node.end(); ++it) {
     std::string k = it->first.Scalar();
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;  // by value: it-> yields a temporary
     if (k == "penalty")
       p.penalty = r.choice<Penalty>(v, k, {{"L2", Penalty::L2}, {"L1", Penalty::L1}, {"none", Penalty::None}});
     else if (k == "tol") p.tol = r.num(v, k);
@@ -131,7 +131,7 @@ LrParams LrParams::parse(const YAML::Node& node, const std::string& file) {
       s.known(v, {"init_method", "init_const", "fit_intercept", "random_seed"});
       for (auto jt = v.begin(); jt != v.end(); ++jt) {
         std::string kk = jt->first.Scalar();
-        const YAML::Node& vv = jt->second;
+        const YAML::Node vv = jt->second;
         if (kk == "init_method")
           p.init_method = s.choice<InitMethod>(vv, kk, {{"random_uniform", InitMethod::RandomUniform},
                                                        {"random_normal", InitMethod::RandomNormal},
@@ -154,7 +154,7 @@ LrParams LrParams::parse(const YAML::Node& node, const std::string& file) {
       s.known(v, {"method", "key_length", "allow_insecure_key_size", "obfuscation"});
       for (auto jt = v.begin(); jt != v.end(); ++jt) {
         std::string kk = jt->first.Scalar();
-        const YAML::Node& vv = jt->second;
+        const YAML::Node vv = jt->second;
         if (kk == "method") {
           if (lower(s.text(vv, kk)) != "paillier") throw s.err(vv, kk, "only 'Paillier' is supported");
         } else if (kk == "key_length") {

@@ -151,4 +151,9 @@ std::string osx_route_table_json(const Ctx& c);
 std::string osx_broker_properties(const Ctx& c);
 std::string eggroll_properties_v20(const Ctx& c);
 
+/// Small value helpers shared by the config-file generators (config_files*.cc).
+YAML::Node plain(const std::string& s);                 ///< "" -> null, else a plain scalar
+std::string lower(std::string s);
+YAML::Node ip_port(const std::string& ip, long port);  ///< [{ip, port}]
+
 }  // namespace fatectl::render::detail

@@ -15,16 +15,7 @@ namespace fatectl::render::detail {
 
 namespace {
 
-// A scalar typed by the YAML core schema (numbers stay numbers), or null when empty.
-YAML::Node plain(const std::string& s) {
-  if (s.empty()) return YAML::Node(YAML::NodeType::Null);
-  return YAML::Node(s);
-}
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  return s;
-}
 
 // A party id as a map key that emits as an integer (as the chart's `{{ $key }}:` does).
 YAML::Node id_key(const std::string& id) {
@@ -93,14 +84,6 @@ YAML::Node endpoint(const std::string& host, long http, long grpc) {
   return l;
 }
 
-YAML::Node ip_port(const std::string& ip, long port) {
-  YAML::Node e(YAML::NodeType::Map);
-  e["ip"] = yaml::str(ip);
-  e["port"] = port;
-  YAML::Node l(YAML::NodeType::Sequence);
-  l.push_back(e);
-  return l;
-}
 
 }  // namespace
 
@@ -424,6 +407,25 @@ std::string ats_records_config(const Ctx& c) {
     }
   t.replace(p + key.size(), end - p - key.size(), ports);
   return t;
+}
+
+YAML::Node plain(const std::string& s) {
+  if (s.empty()) return YAML::Node(YAML::NodeType::Null);
+  return YAML::Node(s);
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  return s;
+}
+
+YAML::Node ip_port(const std::string& ip, long port) {
+  YAML::Node e(YAML::NodeType::Map);
+  e["ip"] = yaml::str(ip);
+  e["port"] = port;
+  YAML::Node l(YAML::NodeType::Sequence);
+  l.push_back(e);
+  return l;
 }
 
 }  // namespace fatectl::render::detail

@@ -11,29 +11,6 @@
 
 namespace fatectl::render::detail {
 
-namespace {
-
-YAML::Node plain(const std::string& s) {
-  if (s.empty()) return YAML::Node(YAML::NodeType::Null);
-  return YAML::Node(s);
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  return s;
-}
-
-YAML::Node ip_port(const std::string& ip, long port) {
-  YAML::Node e(YAML::NodeType::Map);
-  e["ip"] = yaml::str(ip);
-  e["port"] = port;
-  YAML::Node l(YAML::NodeType::Sequence);
-  l.push_back(e);
-  return l;
-}
-
-}  // namespace
-
 std::string service_conf_yaml_v20(const Ctx& c) {
   YAML::Node s = yaml::clone(yaml::parse(c.text(c.manifests + "/service_conf.yaml"), "service_conf.yaml"));
   s["party_id"] = yaml::str(c.party_id);  // the chart quotes it
