@@ -151,9 +151,17 @@ std::string osx_route_table_json(const Ctx& c);
 std::string osx_broker_properties(const Ctx& c);
 std::string eggroll_properties_v20(const Ctx& c);
 
+/// Eggroll TLS for rollsite/osx: appends conf/cert_configs to eggroll.properties in the
+/// container's start script (after the line `anchor`) and mounts the cert_configs key and the
+/// `eggroll-certs` Secret.
+void mount_eggroll_tls(YAML::Node dep, YAML::Node ctr, const std::string& anchor);
+
 /// Small value helpers shared by the config-file generators (config_files*.cc).
 YAML::Node plain(const std::string& s);                 ///< "" -> null, else a plain scalar
 std::string lower(std::string s);
 YAML::Node ip_port(const std::string& ip, long port);  ///< [{ip, port}]
+/// Adds `<partyId>: {default: [{ip, port}]}` to a rollsite/osx route table for each entry of a
+/// spec's partyList ({partyId, partyIp, partyPort}).
+void add_party_routes(YAML::Node rt, const YAML::Node& parties);
 
 }  // namespace fatectl::render::detail

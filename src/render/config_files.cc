@@ -191,18 +191,7 @@ std::string rollsite_route_table_json(const Ctx& c, bool exchange_chart) {
   else
     rt["default"]["default"] = ip_port("rollsite", 9370);
   YAML::Node parties = c.at({"rollsite", "partyList"});
-  if (parties.IsSequence())
-    for (const auto& p : parties) {
-      std::string id = p["partyId"] ? p["partyId"].Scalar() : "";
-      long port = 0;
-      if (p["partyPort"] && p["partyPort"].IsScalar()) {
-        try {
-          port = std::stol(p["partyPort"].Scalar());
-        } catch (...) {
-        }
-      }
-      rt[id]["default"] = ip_port(p["partyIp"] ? p["partyIp"].Scalar() : "", port);
-    }
+  add_party_routes(rt, parties);
   if (polling_server) {
     YAML::Node clients = c.at({"rollsite", "polling", "clientList"});
     if (clients.IsSequence())
@@ -426,6 +415,21 @@ YAML::Node ip_port(const std::string& ip, long port) {
   YAML::Node l(YAML::NodeType::Sequence);
   l.push_back(e);
   return l;
+}
+
+void add_party_routes(YAML::Node rt, const YAML::Node& parties) {
+  if (!parties.IsSequence()) return;
+  for (const auto& p : parties) {
+    std::string id = p["partyId"] ? p["partyId"].Scalar() : "";
+    long port = 0;
+    if (p["partyPort"] && p["partyPort"].IsScalar()) {
+      try {
+        port = std::stol(p["partyPort"].Scalar());
+      } catch (...) {
+      }
+    }
+    rt[id]["default"] = ip_port(p["partyIp"] ? p["partyIp"].Scalar() : "", port);
+  }
 }
 
 }  // namespace fatectl::render::detail

@@ -84,18 +84,7 @@ std::string eggroll_properties_v20(const Ctx& c) {
 std::string osx_route_table_json(const Ctx& c) {
   YAML::Node rt(YAML::NodeType::Map);
   YAML::Node parties = c.at({"osx", "partyList"});
-  if (parties.IsSequence())
-    for (const auto& p : parties) {
-      std::string id = p["partyId"] ? p["partyId"].Scalar() : "";
-      long port = 0;
-      if (p["partyPort"] && p["partyPort"].IsScalar()) {
-        try {
-          port = std::stol(p["partyPort"].Scalar());
-        } catch (...) {
-        }
-      }
-      rt[id]["default"] = ip_port(p["partyIp"] ? p["partyIp"].Scalar() : "", port);
-    }
+  add_party_routes(rt, parties);
   rt[c.party_id]["fateflow"] = ip_port("fateflow", 9360);
   YAML::Node doc(YAML::NodeType::Map);
   doc["route_table"] = rt;

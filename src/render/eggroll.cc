@@ -34,28 +34,7 @@ void rollsite(Ctx& c, const std::string& f, bool tls) {
   ctr["image"] = c.image("eggroll" + c.suffix(false));
   c.resources(ctr, {"rollsite"});
   c.probes(ctr, "tcp", 9370);
-  if (tls) {
-    std::string cmd = ctr["command"][2].Scalar();
-    const std::string anchor = "conf/eggroll.properties\n";
-    size_t p = cmd.find(anchor);
-    if (p != std::string::npos)
-      cmd.insert(p + anchor.size(),
-                 "cat /data/projects/fate/eggroll/conf/cert_configs >> /data/projects/fate/eggroll/conf/eggroll.properties\n");
-    ctr["command"][2] = cmd;
-    YAML::Node m1(YAML::NodeType::Map);
-    m1["mountPath"] = "/data/projects/fate/eggroll/conf/cert_configs";
-    m1["name"] = "eggroll-confs";
-    m1["subPath"] = "cert_configs";
-    ctr["volumeMounts"].push_back(m1);
-    YAML::Node m2(YAML::NodeType::Map);
-    m2["mountPath"] = "/data/projects/fate/eggroll/conf/cert/";
-    m2["name"] = "eggroll-certs";
-    ctr["volumeMounts"].push_back(m2);
-    YAML::Node v(YAML::NodeType::Map);
-    v["name"] = "eggroll-certs";
-    v["secret"]["secretName"] = "eggroll-certs";
-    dep["spec"]["template"]["spec"]["volumes"].push_back(v);
-  }
+  if (tls) mount_eggroll_tls(dep, ctr, "conf/eggroll.properties\n");
   c.add("rollsite", dep, "rollsite");
 }
 

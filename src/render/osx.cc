@@ -24,28 +24,7 @@ void render_osx(Ctx& c) {
   ctr["image"] = c.image_for({"osx"}, "", "federatedai/osx");
   c.resources(ctr, {"osx"});
   c.probes(ctr, "tcp", 9370);
-  if (c.flag({"osx", "enableTLS"})) {
-    std::string cmd = ctr["command"][2].Scalar();
-    const std::string anchor = "set -x\n";
-    size_t p = cmd.find(anchor);
-    if (p != std::string::npos)
-      cmd.insert(p + anchor.size(),
-                 "cat /data/projects/fate/eggroll/conf/cert_configs >> /data/projects/fate/eggroll/conf/eggroll.properties\n");
-    ctr["command"][2] = cmd;
-    YAML::Node m1(YAML::NodeType::Map);
-    m1["mountPath"] = "/data/projects/fate/eggroll/conf/cert_configs";
-    m1["name"] = "eggroll-confs";
-    m1["subPath"] = "cert_configs";
-    ctr["volumeMounts"].push_back(m1);
-    YAML::Node m2(YAML::NodeType::Map);
-    m2["mountPath"] = "/data/projects/fate/eggroll/conf/cert/";
-    m2["name"] = "eggroll-certs";
-    ctr["volumeMounts"].push_back(m2);
-    YAML::Node v(YAML::NodeType::Map);
-    v["name"] = "eggroll-certs";
-    v["secret"]["secretName"] = "eggroll-certs";
-    dep["spec"]["template"]["spec"]["volumes"].push_back(v);
-  }
+  if (c.flag({"osx", "enableTLS"})) mount_eggroll_tls(dep, ctr, "set -x\n");
   c.add("osx", dep, "osx");
 }
 
