@@ -9,6 +9,7 @@
 #include "fatectl/core/yaml.h"
 #include "fatectl/fed/job.h"
 #include "fatectl/ops/exchange.h"
+#include "fatectl/ops/exchange_source.h"
 #include "fatectl/ops/route_file.h"
 #include "fatectl/ops/routes.h"
 
@@ -17,6 +18,7 @@ namespace {
 
 struct RouteOptions {
   std::string file;
+  std::string release;
   std::string party;
   std::string domain;
   std::string tunnel, proxy, fateflow, rollsite;
@@ -24,6 +26,7 @@ struct RouteOptions {
   bool apply = false;
   bool dry_run = false;
   std::string timeout = "3m";
+  std::string poll = "2s";
   std::string traffic_ctl = ops::kDefaultTrafficCtl;
   bool no_restart_nginx = false;
   bool restart_traffic_server = false;
@@ -47,13 +50,30 @@ void print_table_rows(const ops::RouteTable& t) {
   std::fputs(tab.render().c_str(), stdout);
 }
 
+ops::ReloadOptions reload_options(const RouteOptions& o, GlobalOptions& g);
+
+ops::RouteSource source(const RouteOptions& o, GlobalOptions& g) {
+  return ops::load_route_source(o.file, o.release, reload_options(o, g));
+}
+
+// The source's name in JSON/YAML reports: "file" or "release".
+void name_source(YAML::Node n, const ops::RouteSource& src) {
+  if (src.from_release()) {
+    n["release"] = yaml::str(src.release);
+    n["namespace"] = yaml::str(src.ns);
+    n["revision"] = src.revision;
+  } else {
+    n["file"] = yaml::str(src.file);
+  }
+}
+
 void run_list(const RouteOptions& o, GlobalOptions& g) {
-  YAML::Node root = yaml::load_file(o.file);
-  ops::RouteTable t = ops::read_routes(root, o.file);
+  ops::RouteSource src = source(o, g);
+  ops::RouteTable t = ops::read_routes(yaml::parse(src.text, src.label), src.label);
   auto w = ops::route_warnings(t);
   if (g.format() != output::Format::Table) {
     YAML::Node n = ops::routes_to_yaml(t);
-    n["file"] = yaml::str(o.file);
+    name_source(n, src);
     n["warnings"] = YAML::Node(YAML::NodeType::Sequence);
     for (auto& s : w) n["warnings"].push_back(yaml::str(s));
     output::print(g.format(), n);
@@ -70,14 +90,15 @@ ops::ReloadOptions reload_options(const RouteOptions& o, GlobalOptions& g) {
   r.namespace_override = g.namespace_;
   r.traffic_ctl = o.traffic_ctl;
   r.timeout = fed::parse_duration(o.timeout);
+  r.poll = fed::parse_duration(o.poll);
   r.restart_nginx = !o.no_restart_nginx;
   r.restart_traffic_server = o.restart_traffic_server;
   return r;
 }
 
-YAML::Node edit_node(const std::string& file, const ops::RouteEdit& e) {
+YAML::Node edit_node(const ops::RouteSource& src, const ops::RouteEdit& e) {
   YAML::Node n;
-  n["file"] = yaml::str(file);
+  name_source(n, src);
   n["changes"] = YAML::Node(YAML::NodeType::Sequence);
   for (auto& c : e.changes) n["changes"].push_back(yaml::str(c));
   n["warnings"] = YAML::Node(YAML::NodeType::Sequence);
@@ -86,10 +107,49 @@ YAML::Node edit_node(const std::string& file, const ops::RouteEdit& e) {
   return n;
 }
 
-// Writes (or applies first, then writes) an edit and reports.
-void finish_edit(const RouteOptions& o, GlobalOptions& g, const ops::RouteEdit& e, const std::string& verb) {
+// Applies the edit and reports; on failure nothing was recorded or written.
+ops::ReloadReport apply_edit(const RouteOptions& o, GlobalOptions& g, const ops::RouteSource& src,
+                             const ops::RouteEdit& e, YAML::Node n) {
+  try {
+    ops::ReloadOptions ro = reload_options(o, g);
+    if (src.from_release()) ro.namespace_override = src.ns;
+    return ops::apply_and_reload(src.label, e.text, e, ro);
+  } catch (const ops::ReloadFailure& f) {
+    if (g.format() != output::Format::Table) {
+      n["reload"] = ops::reload_report_yaml(f.report);
+      output::print(g.format(), n);
+    } else {
+      std::fputs(ops::reload_report_text(f.report).c_str(), stdout);
+    }
+    log::error("{} was left unchanged", src.from_release() ? "the release record" : src.file);
+    throw;
+  }
+}
+
+// Stores the applied text in the release record. A spec file is still written when that fails
+// (the file says what runs); a release edit fails, since its record is the only copy.
+void record_edit(const RouteOptions& o, GlobalOptions& g, const ops::RouteSource& src, const std::string& text,
+                 const std::string& what, YAML::Node n) {
+  try {
+    std::string line = ops::record_route_change(src, text, reload_options(o, g), what);
+    if (line.empty()) return;
+    n["recorded"] = yaml::str(line);
+    if (g.format() == output::Format::Table) std::printf("%s\n", line.c_str());
+  } catch (const Error& err) {
+    if (src.from_release()) {
+      if (g.format() != output::Format::Table) output::print(g.format(), n);
+      throw Error(err.kind(), "the routes were applied, but recording them failed: " + std::string(err.what()));
+    }
+    log::warn("the routes were applied, but the release record was not updated: {}", err.what());
+  }
+}
+
+// Applies (with --apply, always for a release), records and writes an edit, and reports.
+void finish_edit(const RouteOptions& o, GlobalOptions& g, const ops::RouteSource& src, const ops::RouteEdit& e,
+                 const std::string& what) {
   bool changed = e.sni_changed || e.nginx_changed || e.rollsite_changed;
-  YAML::Node n = edit_node(o.file, e);
+  bool apply = o.apply || src.from_release();
+  YAML::Node n = edit_node(src, e);
   n["written"] = false;
   if (g.format() == output::Format::Table) {
     for (auto& c : e.changes) std::printf("%s\n", c.c_str());
@@ -97,35 +157,29 @@ void finish_edit(const RouteOptions& o, GlobalOptions& g, const ops::RouteEdit& 
   for (auto& w : e.warnings) log::warn("{}", w);
   if (o.dry_run) {
     if (g.format() != output::Format::Table) output::print(g.format(), n);
-    else std::printf("dry run: %s not written\n", o.file.c_str());
+    else std::printf("dry run: %s not changed\n", src.label.c_str());
     return;
   }
-  if (o.apply && changed) {
-    ops::ReloadReport rep;
-    try {
-      rep = ops::apply_and_reload(o.file, e.text, e, reload_options(o, g));
-    } catch (const ops::ReloadFailure& f) {
-      if (g.format() != output::Format::Table) {
-        n["reload"] = ops::reload_report_yaml(f.report);
-        output::print(g.format(), n);
-      } else {
-        std::fputs(ops::reload_report_text(f.report).c_str(), stdout);
-      }
-      log::error("{} was left unchanged", o.file);
-      throw;
-    }
+  if (!changed) {
+    if (g.format() == output::Format::Table) std::printf("%s: nothing to change\n", src.label.c_str());
+    else output::print(g.format(), n);
+    return;
+  }
+  if (apply) {
+    std::string drift = ops::release_drift(src, reload_options(o, g));
+    if (!drift.empty()) log::warn("{}", drift);
+    ops::ReloadReport rep = apply_edit(o, g, src, e, n);
     n["reload"] = ops::reload_report_yaml(rep);
     if (g.format() == output::Format::Table) std::fputs(ops::reload_report_text(rep).c_str(), stdout);
+    record_edit(o, g, src, e.text, what, n);
   }
-  if (changed) {
+  if (!src.from_release()) {
     ops::write_file_atomic(o.file, e.text);
     n["written"] = true;
     if (g.format() == output::Format::Table) {
-      std::printf("%s: %s\n", o.file.c_str(), verb.c_str());
+      std::printf("%s: updated\n", o.file.c_str());
       if (!o.apply) std::printf("apply it with: fatectl exchange reload -f %s\n", o.file.c_str());
     }
-  } else if (g.format() == output::Format::Table) {
-    std::printf("%s: nothing to change\n", o.file.c_str());
   }
   if (g.format() != output::Format::Table) output::print(g.format(), n);
 }
@@ -138,9 +192,9 @@ void run_add(const RouteOptions& o, GlobalOptions& g) {
   if (!o.proxy.empty()) c.proxy = ops::parse_nginx_endpoint(o.proxy, "--proxy");
   if (!o.fateflow.empty()) c.fateflow = ops::parse_nginx_endpoint(o.fateflow, "--fateflow");
   if (!o.rollsite.empty()) c.rollsite = ops::parse_host_port(o.rollsite, "--rollsite");
-  std::string text = yaml::read_file(o.file);
-  ops::RouteEdit e = ops::add_route(text, o.file, c);
-  finish_edit(o, g, e, "updated");
+  ops::RouteSource src = source(o, g);
+  ops::RouteEdit e = ops::add_route(src.text, src.label, c);
+  finish_edit(o, g, src, e, "route add: party " + std::to_string(c.party));
 }
 
 void run_remove(const RouteOptions& o, GlobalOptions& g) {
@@ -155,16 +209,17 @@ void run_remove(const RouteOptions& o, GlobalOptions& g) {
       else throw invalid("--only: '" + t + "': expected sni, nginx or rollsite");
     }
   }
-  std::string text = yaml::read_file(o.file);
-  ops::RouteEdit e = ops::remove_route(text, o.file, party, s, o.domain);
-  finish_edit(o, g, e, "updated");
+  ops::RouteSource src = source(o, g);
+  ops::RouteEdit e = ops::remove_route(src.text, src.label, party, s, o.domain);
+  finish_edit(o, g, src, e, "route remove: party " + std::to_string(party));
 }
 
 void run_reload(const RouteOptions& o, GlobalOptions& g) {
-  std::string text = yaml::read_file(o.file);
+  ops::RouteSource src = source(o, g);
+  const std::string& text = src.text;
   ops::RouteEdit e;
   e.text = text;
-  e.after = ops::read_routes(yaml::parse(text, o.file), o.file);
+  e.after = ops::read_routes(yaml::parse(text, src.label), src.label);
   e.sni_changed = e.after.has_sni_section;
   e.nginx_changed = e.after.has_nginx_section;
   e.rollsite_changed = e.after.has_rollsite_section;
@@ -172,19 +227,31 @@ void run_reload(const RouteOptions& o, GlobalOptions& g) {
   ops::ReloadReport rep;
   ops::ReloadOptions ro = reload_options(o, g);
   ro.plain_reload = true;
+  if (src.from_release()) ro.namespace_override = src.ns;
   try {
-    rep = ops::apply_and_reload(o.file, text, e, ro);
+    rep = ops::apply_and_reload(src.label, text, e, ro);
   } catch (const ops::ReloadFailure& f) {
     if (g.format() != output::Format::Table) output::print(g.format(), ops::reload_report_yaml(f.report));
     else std::fputs(ops::reload_report_text(f.report).c_str(), stdout);
     throw;
   }
-  if (g.format() != output::Format::Table) output::print(g.format(), ops::reload_report_yaml(rep));
-  else std::fputs(ops::reload_report_text(rep).c_str(), stdout);
+  YAML::Node n = ops::reload_report_yaml(rep);
+  if (g.format() == output::Format::Table) std::fputs(ops::reload_report_text(rep).c_str(), stdout);
+  if (!src.from_release()) record_edit(o, g, src, text, "exchange reload", n);
+  if (g.format() != output::Format::Table) output::print(g.format(), n);
+}
+
+void add_source_flags(CLI::App* c, RouteOptions& o) {
+  auto* f = c->add_option("-f,--file", o.file, "exchange spec (fate-exchange.yaml), edited in place");
+  auto* r = c->add_option("--release", o.release,
+                          "the installed exchange instead of a file: its spec is read from the newest release "
+                          "revision, and every change is applied and stored as a new revision");
+  f->excludes(r);
 }
 
 void add_apply_flags(CLI::App* c, RouteOptions& o) {
   c->add_option("--timeout", o.timeout, "how long to wait for the kubelet to refresh the mounted files and for the reload (default 3m)");
+  c->add_option("--poll", o.poll, "how often to look at the pods while waiting (default 2s)");
   c->add_option("--traffic-ctl", o.traffic_ctl, "path of traffic_ctl inside the traffic-server container")
       ->default_str(ops::kDefaultTrafficCtl);
   c->add_flag("--no-restart-nginx", o.no_restart_nginx,
@@ -209,12 +276,13 @@ void add_exchange_commands(CLI::App& root, GlobalOptions& g) {
   static RouteOptions o;
   auto* ls = route->add_subcommand("list", "Show every route of an exchange spec");
   ls->alias("ls");
-  ls->add_option("-f,--file", o.file, "exchange spec (fate-exchange.yaml)")->required();
-  ls->footer("Example:\n  fatectl exchange route list -f fate-exchange.yaml\n  fatectl exchange route list -f fate-exchange.yaml -o json");
+  add_source_flags(ls, o);
+  ls->footer("Examples:\n  fatectl exchange route list -f fate-exchange.yaml\n  fatectl exchange route list -f fate-exchange.yaml -o json\n"
+             "  fatectl exchange route list --release fate-exchange -n fate-exchange");
   ls->callback([&g] { run_list(o, g); });
 
   auto* add = route->add_subcommand("add", "Add a party's routes, or change them (an existing route of the party is replaced)");
-  add->add_option("-f,--file", o.file, "exchange spec (fate-exchange.yaml)")->required();
+  add_source_flags(add, o);
   add->add_option("--party", o.party, "party id (digits)")->required();
   add->add_option("--tunnel", o.tunnel, "Traffic Server SNI route: host:port of the party's Pulsar TLS endpoint (6651 or its NodePort)");
   add->add_option("--domain", o.domain, "federation domain; the SNI name is <party>.<domain> (default: the domain of the existing routes, else fate.org)");
@@ -230,25 +298,30 @@ void add_exchange_commands(CLI::App& root, GlobalOptions& g) {
       "  fatectl exchange route add -f fate-exchange.yaml --party 10000 \\\n"
       "      --proxy 192.168.10.1:30103:30108 --fateflow 192.168.10.1:30107:30102\n"
       "  fatectl exchange route add -f fate-exchange.yaml --party 10000 --tunnel 192.168.10.2:30109 --apply\n"
+      "  fatectl exchange route add --release fate-exchange --party 10000 --tunnel 192.168.10.2:30109\n"
+      "With -f and --apply, an installed release of the same name also gets a new revision.\n"
       "Tunnel ports must be inside Traffic Server's connect_ports (443 6650-6700 30000-33000 in\n"
-      "KubeFATE's chart), or Traffic Server answers 403 Tunnel Forbidden; fatectl warns.");
+      "KubeFATE's chart), or Traffic Server answers 403 Tunnel Forbidden. fatectl warns and adds\n"
+      "the port to the rendered records.config; Traffic Server reads that file only at start, so\n"
+      "apply such a route with --restart-traffic-server.");
   add->callback([&g] { run_add(o, g); });
 
   auto* rm = route->add_subcommand("remove", "Remove a party's routes");
   rm->alias("rm");
-  rm->add_option("-f,--file", o.file, "exchange spec (fate-exchange.yaml)")->required();
+  add_source_flags(rm, o);
   rm->add_option("--party", o.party, "party id (digits)")->required();
   rm->add_option("--domain", o.domain, "remove only the SNI route <party>.<domain>");
   rm->add_option("--only", o.only, "tables to remove from: sni, nginx, rollsite (default: all)")->delimiter(',');
   rm->add_flag("--apply", o.apply, "apply and reload (nginx pods are restarted: nginx keeps a removed party otherwise)");
   rm->add_flag("--dry-run", o.dry_run, "show what would change; write nothing");
   add_apply_flags(rm, o);
-  rm->footer("Example:\n  fatectl exchange route remove -f fate-exchange.yaml --party 10000 --apply");
+  rm->footer("Examples:\n  fatectl exchange route remove -f fate-exchange.yaml --party 10000 --apply\n"
+             "  fatectl exchange route remove --release fate-exchange --party 10000");
   rm->callback([&g] { run_remove(o, g); });
 
   auto* rl = ex->add_subcommand("reload",
                                 "Apply the exchange's route ConfigMaps and reload Traffic Server in every traffic-server pod");
-  rl->add_option("-f,--file", o.file, "exchange spec (fate-exchange.yaml)")->required();
+  add_source_flags(rl, o);
   add_apply_flags(rl, o);
   rl->footer(
       "For each traffic-server pod fatectl waits until the mounted sni.yaml (read through exec) has\n"

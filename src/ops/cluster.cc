@@ -710,6 +710,24 @@ StatusReport status(kube::Client& c, const std::string& ns, const std::string& n
   return rep;
 }
 
+int record_applied_change(kube::Client& c, const spec::ClusterSpec& spec, const std::string& spec_text,
+                          int expected_revision, const std::string& description) {
+  Store store(c, spec.namespace_);
+  auto history = store.history(spec.name);
+  if (history.empty() || history.back().revision != expected_revision)
+    throw failed("release '" + spec.name + "' changed while this command ran (expected revision " +
+                 std::to_string(expected_revision) + ", found " +
+                 (history.empty() ? std::string("none") : std::to_string(history.back().revision)) +
+                 "); the change was applied but not recorded -- run the command again");
+  int rev = expected_revision + 1;
+  Record rec = new_record(spec, spec_text, rev, release::kDeployed, render_for(c, spec));
+  rec.description = description;
+  store.save(rec);
+  supersede_older(store, history, rev);
+  store.prune(spec.name, 10);
+  return rev;
+}
+
 std::string release_namespace(kube::Client& c, const std::string& name, const std::string& ns_flag) {
   if (!ns_flag.empty()) return ns_flag;
   std::vector<std::string> found;

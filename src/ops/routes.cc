@@ -423,8 +423,9 @@ std::vector<std::string> route_warnings(const RouteTable& t) {
     if (!port_allowed(t.connect_ports, r.tunnel.port))
       w.push_back(r.where.str() + ": " + r.fqdn + ": tunnel port " + std::to_string(r.tunnel.port) +
                   " is outside Traffic Server's connect_ports (" + t.connect_ports +
-                  "); Traffic Server will refuse the tunnel (403 Tunnel Forbidden). Use a port in that range, or "
-                  "extend connect_ports in records.config and restart the traffic-server pod");
+                  "): fatectl's records.config adds the port to connect_ports, but Traffic Server reads that file only "
+                  "at start and refuses the tunnel (403 Tunnel Forbidden) until then. Use a port in that range, or "
+                  "apply with --restart-traffic-server");
     if (r.party == 0)
       w.push_back(r.where.str() + ": " + r.fqdn + ": the fqdn does not start with a party id (<party>.<domain>)");
   }

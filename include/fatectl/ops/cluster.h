@@ -105,6 +105,13 @@ StatusReport status(kube::Client& c, const std::string& ns, const std::string& n
 /// it (searched cluster-wide; falls back to the context's namespace when listing is refused).
 std::string release_namespace(kube::Client& c, const std::string& name, const std::string& ns_flag);
 
+/// Records a change that was applied outside install/upgrade (e.g. an exchange route edit) as a
+/// new deployed revision of release spec.name holding `spec_text`; the previous deployed revision
+/// becomes superseded. Fails when the newest revision is no longer `expected_revision` (someone
+/// else changed the release meanwhile). Returns the new revision.
+int record_applied_change(kube::Client& c, const spec::ClusterSpec& spec, const std::string& spec_text,
+                          int expected_revision, const std::string& description);
+
 /// Compares chart versions "v1.10.0" < "v1.11.2" (numeric per part; -1, 0, 1).
 int compare_versions(const std::string& a, const std::string& b);
 

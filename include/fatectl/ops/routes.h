@@ -81,7 +81,6 @@ struct RouteChange {
   std::optional<NginxEndpoint> proxy;      ///< nginx proxy endpoint
   std::optional<NginxEndpoint> fateflow;   ///< nginx fateflow endpoint
   std::optional<HostPort> rollsite;        ///< rollsite partyList entry
-  bool extend_connect_ports = false;       ///< add the tunnel port to trafficServer.connectPorts
 };
 /// Which tables `remove` touches (all by default).
 struct RemoveScope {
