@@ -1,5 +1,7 @@
 // fatectl exchange ...: the Exchange's route table (Traffic Server SNI routes, nginx routes,
 // rollsite party list) edited in the spec file, applied, and reloaded inside the pods.
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "commands.h"
@@ -144,8 +146,21 @@ void record_edit(const RouteOptions& o, GlobalOptions& g, const ops::RouteSource
   }
 }
 
+// A new tunnel port outside connect_ports needs a Traffic Server restart: asked at a terminal,
+// otherwise left to --restart-traffic-server (the reload reports it).
+void offer_restart(RouteOptions& o) {
+  if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) return;
+  std::fprintf(stderr,
+               "The new tunnel port is outside Traffic Server's connect_ports; it is added to records.config, which "
+               "Traffic Server reads only at start.\nRestart the traffic-server pods after applying? [y/N] ");
+  std::string answer;
+  int ch;
+  while ((ch = std::getchar()) != EOF && ch != '\n') answer += static_cast<char>(ch);
+  o.restart_traffic_server = answer == "y" || answer == "Y" || answer == "yes";
+}
+
 // Applies (with --apply, always for a release), records and writes an edit, and reports.
-void finish_edit(const RouteOptions& o, GlobalOptions& g, const ops::RouteSource& src, const ops::RouteEdit& e,
+void finish_edit(RouteOptions& o, GlobalOptions& g, const ops::RouteSource& src, const ops::RouteEdit& e,
                  const std::string& what) {
   bool changed = e.sni_changed || e.nginx_changed || e.rollsite_changed;
   bool apply = o.apply || src.from_release();
@@ -165,6 +180,7 @@ void finish_edit(const RouteOptions& o, GlobalOptions& g, const ops::RouteSource
     else output::print(g.format(), n);
     return;
   }
+  if (apply && e.connect_ports_changed && !o.restart_traffic_server) offer_restart(o);
   if (apply) {
     std::string drift = ops::release_drift(src, reload_options(o, g));
     if (!drift.empty()) log::warn("{}", drift);
@@ -184,7 +200,7 @@ void finish_edit(const RouteOptions& o, GlobalOptions& g, const ops::RouteSource
   if (g.format() != output::Format::Table) output::print(g.format(), n);
 }
 
-void run_add(const RouteOptions& o, GlobalOptions& g) {
+void run_add(RouteOptions& o, GlobalOptions& g) {
   ops::RouteChange c;
   c.party = ops::parse_party_id(o.party, "--party");
   c.domain = o.domain;
@@ -197,7 +213,7 @@ void run_add(const RouteOptions& o, GlobalOptions& g) {
   finish_edit(o, g, src, e, "route add: party " + std::to_string(c.party));
 }
 
-void run_remove(const RouteOptions& o, GlobalOptions& g) {
+void run_remove(RouteOptions& o, GlobalOptions& g) {
   long party = ops::parse_party_id(o.party, "--party");
   ops::RemoveScope s;
   if (!o.only.empty()) {

@@ -497,6 +497,7 @@ RouteEdit add_route(const std::string& text, const std::string& name, const Rout
       out.sni_changed = true;
     }
     if (out.sni_changed) {
+      out.connect_ports_changed = !port_allowed(before.connect_ports, r.tunnel.port);
       edit_table(ed, name, kSniPath, true, before.sni.size(), idx, false, &r, all, emit_sni);
       YAML::Node seq(YAML::NodeType::Sequence);
       for (auto& x : all) seq.push_back(sni_node(x));

@@ -228,6 +228,9 @@ TEST_CASE("port outside connect_ports warns") {
   bool found = false;
   for (auto& w : e.warnings) found |= w.find("outside Traffic Server's connect_ports") != std::string::npos;
   CHECK(found);
+  CHECK(e.connect_ports_changed);  // records.config changes: Traffic Server needs a restart
+  c.tunnel = parse_host_port("192.168.10.1:30109", "--tunnel");
+  CHECK_FALSE(add_route(kSpec, "x.yaml", c).connect_ports_changed);
 }
 
 TEST_CASE("sni.yaml rendering") {
