@@ -59,6 +59,7 @@ Ctx::Ctx(const spec::ClusterSpec& s, const RenderOptions& o) : spec(s), opts(o) 
   while (registry.size() > 1 && registry.back() == '/') registry.pop_back();
   tag = s.generation == Generation::Fate16 ? str({"imageTag"}, tag_of(s.chart_version)) : tag_of(s.chart_version);
   v20 = s.generation == Generation::Fate20;
+  v16 = s.generation == Generation::Fate16;
   prefix = !o.registry.empty() ? o.registry : str({"registry"});
   pull_policy = str({"pullPolicy"}, "IfNotPresent");
   persistence = flag({"persistence"}, false);
@@ -379,9 +380,9 @@ void render_ingress(Ctx& c, const std::string& ui, const std::string& module, co
   YAML::Node hosts = c.at({"ingress", ui, "hosts"});
   YAML::Node rules(YAML::NodeType::Sequence);
   if (Ctx::empty(hosts)) {
-    // the chart's values.yaml default: <ui>.example.com (notebook.example.com for the client)
+    // the chart's values.yaml default: <ui>.example.com (v1.6: <ui>.kubefate.net), notebook.* for the client
     YAML::Node h(YAML::NodeType::Map);
-    h["name"] = (ui == "client" ? std::string("notebook") : ui) + ".example.com";
+    h["name"] = (ui == "client" ? std::string("notebook") : ui) + (c.v16 ? ".kubefate.net" : ".example.com");
     hosts.reset(YAML::Node(YAML::NodeType::Sequence));
     hosts.push_back(h);
   }

@@ -32,6 +32,7 @@ struct Ctx {
   bool third_party = false; ///< registry given explicitly: prefix third-party images too
   std::string tag;          ///< image tag of FATE's own images
   bool v20 = false;         ///< chart fate v2.0 (per-module image/imageTag, osx)
+  bool v16 = false;         ///< chart fate v1.6 (backend, Deployments, PVC objects, global imageTag)
   std::string prefix;       ///< v2.0: registry text prepended to image names as given (may be "")
   std::string pull_policy;
   bool persistence = false;
@@ -130,8 +131,41 @@ void render_rabbitmq(Ctx& c);     // rabbitmq.cc
 void render_pulsar(Ctx& c);       // pulsar.cc
 void render_osx(Ctx& c);          // osx.cc (chart v2.0)
 void render_exchange(Ctx& c);     // exchange.cc (trafficServer, nginx, rollsite)
+void render_lbrollsite(Ctx& c);   // lbrollsite.cc (rollsite with an nginx load balancer)
+void render_istio(Ctx& c);        // istio.cc (Gateway, VirtualServices; istio.enabled)
 void render_ingress(Ctx& c, const std::string& ui, const std::string& module,
                     const std::string& service, int port);  // common.cc
+
+// ---- chart fate v1.6 (v16.cc, v16_eggroll.cc, v16_spark.cc) ---------------------------------
+/// Where a v1.6 module keeps its data: a PersistentVolumeClaim object `<module>-data` next to
+/// the Deployment (the 1.6 chart has no StatefulSets).
+struct Storage16 {
+  std::string claim;                          ///< PVC name, e.g. "python-data"
+  std::string existing;                       ///< existingClaim ("" = render `claim`)
+  std::string storage_class;                  ///< "" = cluster default, "-" = no provisioning
+  std::string access_mode = "ReadWriteOnce";
+  std::string size = "1Gi";
+};
+/// Storage16 from spec.<module_path>: existingClaim, accessMode, size, and storageClass with the
+/// chart's default `sc_default`.
+Storage16 storage16(const Ctx& c, Path module_path, const std::string& claim, const std::string& sc_default);
+/// Volume `vol` of a v1.6 Deployment: emptyDir without persistence, otherwise the existing claim
+/// or `s.claim`, which is then rendered (module `module`, label fateMoudle `fate_module`).
+void claim_volume16(Ctx& c, YAML::Node dep, const std::string& vol, const std::string& module,
+                    const std::string& fate_module, const Storage16& s);
+/// One node manager of chart v1.6 (`nodemanager-<i>`; `nodemanager.count` of them, else the
+/// chart's two defaults).
+struct NodeManager16 {
+  std::string name;        ///< nodemanager-<i>
+  std::string processors;  ///< sessionProcessorsPerNode
+  Storage16 storage;
+};
+std::vector<NodeManager16> nodemanagers16(const Ctx& c);
+void render_fate16(Ctx& c);       // v16.cc: every module of a v1.6 spec
+void render_python16(Ctx& c);     // v16.cc (python + fateboard container)
+void render_eggroll16(Ctx& c);    // v16_eggroll.cc (eggroll-config, rollsite, clustermanager, nodemanager-<i>)
+void render_hdfs16(Ctx& c);       // v16_spark.cc
+void render_pulsar16(Ctx& c);     // v16_spark.cc
 
 // ---- generated config files (config_files.cc) ---------------------------------------------
 std::string service_conf_yaml(const Ctx& c);
@@ -145,6 +179,13 @@ std::string pulsar_standalone_conf(const Ctx& c);
 std::string fateboard_properties(const Ctx& c);
 std::string ats_sni_yaml(const Ctx& c);
 std::string ats_records_config(const Ctx& c);
+// chart v1.6 (config_files_v16.cc)
+std::string service_conf_yaml_v16(const Ctx& c);
+std::string fateboard_properties_v16(const Ctx& c);
+/// eggroll.properties of eggroll-config (`polling`: with the rollsite polling section) or of a
+/// nodemanager-<i>-config (its own session processors, no polling section).
+std::string eggroll_properties_v16(const Ctx& c, const std::string& processors, bool polling);
+std::string mysql_init_sql_v16(const Ctx& c);
 // chart v2.0 (config_files_v20.cc)
 std::string service_conf_yaml_v20(const Ctx& c);
 std::string osx_route_table_json(const Ctx& c);
@@ -155,6 +196,13 @@ std::string eggroll_properties_v20(const Ctx& c);
 /// container's start script (after the line `anchor`) and mounts the cert_configs key and the
 /// `eggroll-certs` Secret.
 void mount_eggroll_tls(YAML::Node dep, YAML::Node ctr, const std::string& anchor);
+
+/// MySQL connection FATE's components use: externalMysql* win over mysql.*, which win over the
+/// chart defaults.
+struct Mysql {
+  std::string host, port, db, user, password;
+};
+Mysql mysql(const Ctx& c);
 
 /// Small value helpers shared by the config-file generators (config_files*.cc).
 YAML::Node plain(const std::string& s);                 ///< "" -> null, else a plain scalar

@@ -59,21 +59,6 @@ void append_sorted(YAML::Node rt, const YAML::Node& table) {
   rt = merged;
 }
 
-struct Mysql {
-  std::string host, port, db, user, password;
-};
-
-// externalMysql* win over mysql.*, which win over the chart defaults.
-Mysql mysql(const Ctx& c) {
-  Mysql m;
-  m.host = c.str({"externalMysqlIp"}, c.str({"mysql", "ip"}, "mysql"));
-  m.port = c.str({"externalMysqlPort"}, c.str({"mysql", "port"}, "3306"));
-  m.db = c.str({"externalMysqlDatabase"}, c.str({"mysql", "database"}, "eggroll_meta"));
-  m.user = c.str({"externalMysqlUser"}, c.str({"mysql", "user"}, "fate"));
-  m.password = c.str({"externalMysqlPassword"}, c.str({"mysql", "password"}, "fate_dev"));
-  return m;
-}
-
 YAML::Node endpoint(const std::string& host, long http, long grpc) {
   YAML::Node e(YAML::NodeType::Map);
   e["host"] = yaml::str(host);
@@ -86,6 +71,16 @@ YAML::Node endpoint(const std::string& host, long http, long grpc) {
 
 
 }  // namespace
+
+Mysql mysql(const Ctx& c) {
+  Mysql m;
+  m.host = c.str({"externalMysqlIp"}, c.str({"mysql", "ip"}, "mysql"));
+  m.port = c.str({"externalMysqlPort"}, c.str({"mysql", "port"}, "3306"));
+  m.db = c.str({"externalMysqlDatabase"}, c.str({"mysql", "database"}, "eggroll_meta"));
+  m.user = c.str({"externalMysqlUser"}, c.str({"mysql", "user"}, "fate"));
+  m.password = c.str({"externalMysqlPassword"}, c.str({"mysql", "password"}, "fate_dev"));
+  return m;
+}
 
 std::string service_conf_yaml(const Ctx& c) {
   YAML::Node s = yaml::clone(yaml::parse(c.text(c.manifests + "/service_conf.yaml"), "service_conf.yaml"));

@@ -23,7 +23,7 @@ void render_rabbitmq(Ctx& c) {
   set_env(ctr, "RABBITMQ_DEFAULT_PASS", c.str({"rabbitmq", "default_pass"}, "fate"));
   set_env(ctr, "RABBITMQ_USER", c.str({"rabbitmq", "user"}, "fate"));
   set_env(ctr, "RABBITMQ_PASSWORD", c.str({"rabbitmq", "password"}, "fate"));
-  c.probes(ctr, "http", 15672);
+  if (!c.v16) c.probes(ctr, "http", 15672);  // the v1.6 chart has no probes
   c.add("rabbitmq", dep, "rabbitmq");
   render_ingress(c, "rabbitmq", "rabbitmq", "rabbitmq", 15672);
 }

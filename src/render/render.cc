@@ -104,6 +104,7 @@ void render_fate(Ctx& c) {
   if (c.has_module("osx")) detail::render_osx(c);
   if (c.has_module("rollsite") || c.has_module("clustermanager") || c.has_module("nodemanager"))
     detail::render_eggroll(c);
+  if (c.has_module("lbrollsite")) detail::render_lbrollsite(c);
   if (c.has_module("spark")) detail::render_spark(c);
   if (c.has_module("hdfs")) detail::render_hdfs(c);
   if (c.has_module("nginx")) detail::render_nginx(c);
@@ -116,11 +117,6 @@ void render_fate(Ctx& c) {
 std::vector<Object> render(const spec::ClusterSpec& spec, const RenderOptions& opts) {
   auto kv = kube_version(opts.kube_version);
   bool psp_api = kv.first == 1 && kv.second < 25;
-  if (spec.generation == spec::Generation::Fate16)
-    throw Error(ErrorKind::Invalid,
-                fmt::format("{}: chartVersion {}: rendering is implemented for chart fate v1.9–v1.11, v2.0 and "
-                            "fate-exchange; this chart generation is not rendered yet",
-                            spec.file, spec.chart_version));
   if (spec.generation == spec::Generation::Fate20 && spec.has_module("rollsite"))
     throw Error(ErrorKind::Invalid,
                 fmt::format("{}: modules: rollsite: chart fate {} has no rollsite module; list osx instead",
@@ -129,8 +125,11 @@ std::vector<Object> render(const spec::ClusterSpec& spec, const RenderOptions& o
   if (c.psp) render_rbac(c, psp_api);
   if (spec.generation == spec::Generation::Exchange)
     detail::render_exchange(c);
+  else if (spec.generation == spec::Generation::Fate16)
+    detail::render_fate16(c);
   else
     render_fate(c);
+  if (c.istio && spec.generation != spec::Generation::Exchange) detail::render_istio(c);
 
   YAML::Node ns(YAML::NodeType::Map);
   ns["apiVersion"] = "v1";

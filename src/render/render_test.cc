@@ -21,19 +21,18 @@ std::string source_dir() {
   return s ? s : ".";
 }
 
-// Every spec fatectl renders: examples of chart fate v1.9-v1.11, v2.0 and fate-exchange, and our own.
+// Every spec fatectl renders: examples of chart fate v1.6, v1.9-v1.11, v2.0 and fate-exchange, and our own.
 std::vector<std::string> render_specs() {
   namespace fs = std::filesystem;
   std::vector<std::string> out;
-  for (const char* dir : {"examples/v1.11", "examples/v2.0", "examples/exchange", "tests/render/specs"}) {
+  for (const char* dir : {"examples/v1.6", "examples/v1.11", "examples/v2.0", "examples/exchange", "tests/render/specs"}) {
     fs::path p = fs::path(source_dir()) / dir;
     if (!fs::is_directory(p)) continue;
     for (const auto& e : fs::directory_iterator(p)) {
       if (e.path().extension() != ".yaml") continue;
       spec::ClusterSpec s = spec::load(e.path().string(), {true});
-      if (s.generation == spec::Generation::Fate19 || s.generation == spec::Generation::Fate20 ||
-          s.generation == spec::Generation::Exchange)
-        out.push_back(e.path().string());
+      bool exchange16 = s.generation == spec::Generation::Exchange && s.chart_version.rfind("v1.6", 0) == 0;
+      if (!exchange16) out.push_back(e.path().string());
     }
   }
   std::sort(out.begin(), out.end());
@@ -50,6 +49,8 @@ const std::map<std::string, std::string> kApiVersion = {
     {"Deployment", "apps/v1"},
     {"StatefulSet", "apps/v1"},
     {"Ingress", "networking.k8s.io/v1"},
+    {"Gateway", "networking.istio.io/v1alpha3"},
+    {"VirtualService", "networking.istio.io/v1alpha3"},
     {"PodSecurityPolicy", "policy/v1beta1"},
     {"Role", "rbac.authorization.k8s.io/v1"},
     {"RoleBinding", "rbac.authorization.k8s.io/v1"},
@@ -81,7 +82,7 @@ void check_structure(const std::string& file, const std::vector<render::Object>&
   REQUIRE(!objs.empty());
   CHECK(objs.front().kind() == "Namespace");
   CHECK(objs.front().name() == s.namespace_);
-  std::set<std::string> seen, configmaps, secrets;
+  std::set<std::string> seen, configmaps, secrets, claims;
   std::vector<YAML::Node> workloads;
   for (const auto& o : objs) {
     INFO("object: " << o.kind() << "/" << o.name());
@@ -103,6 +104,7 @@ void check_structure(const std::string& file, const std::vector<render::Object>&
       for (const auto& kv : o.node["data"]) CHECK(yaml::scalar_type(kv.second) == yaml::ScalarType::String);
     }
     if (o.kind() == "Secret") secrets.insert(o.name());
+    if (o.kind() == "PersistentVolumeClaim") claims.insert(o.name());
     if (o.kind() == "Deployment" || o.kind() == "StatefulSet") workloads.push_back(o.node);
   }
   // workloads: selector matches the pod template; every mounted volume is rendered or user-provided
@@ -121,9 +123,10 @@ void check_structure(const std::string& file, const std::vector<render::Object>&
       if (v["configMap"]) CHECK_MESSAGE(configmaps.count(v["configMap"]["name"].Scalar()) == 1, "ConfigMap " << v["configMap"]["name"].Scalar());
       if (v["secret"]) CHECK_MESSAGE(kUserSecrets.count(v["secret"]["secretName"].Scalar()) == 1, "Secret " << v["secret"]["secretName"].Scalar());
       if (v["persistentVolumeClaim"]) {
-        // only existing claims named in the spec are referenced directly
+        // a rendered PVC (chart v1.6) or an existing claim named in the spec
         std::string claim = v["persistentVolumeClaim"]["claimName"].Scalar();
-        CHECK_MESSAGE(yaml::to_yaml(s.root).find(claim) != std::string::npos, "PVC " << claim << " not from the spec");
+        CHECK_MESSAGE((claims.count(claim) == 1 || yaml::to_yaml(s.root).find(claim) != std::string::npos),
+                      "PVC " << claim << " neither rendered nor from the spec");
       }
     }
     for (const auto& t : w["spec"]["volumeClaimTemplates"]) vols.insert(t["metadata"]["name"].Scalar());
@@ -383,4 +386,83 @@ storage: Eggroll
   render::RenderOptions bad;
   bad.kube_version = "latest";
   CHECK_THROWS_AS(render::render(s, bad), Error);
+}
+
+TEST_CASE("lbrollsite replaces rollsite: nginx sidecar over the exchange list") {
+  const std::string base = R"(name: fate-9999
+namespace: fate-9999
+chartName: fate
+chartVersion: v1.11.2
+partyId: 9999
+computing: Eggroll
+federation: Eggroll
+storage: Eggroll
+lbrollsite:
+  exchangeList:
+    - {id: 1, ip: 192.168.0.1, port: 30000}
+    - {id: 2, ip: 192.168.0.2, port: 30001}
+rollsite:
+  partyList:
+    - {partyId: 10000, partyIp: 192.168.10.1, partyPort: 30101}
+)";
+  auto objs = render::render(spec_text(base + "modules: [lbrollsite, clustermanager, nodemanager, mysql, python, fateboard, client]\n"));
+  const auto* dep = find(objs, "Deployment", "rollsite");
+  REQUIRE(dep);
+  YAML::Node ctrs = dep->node["spec"]["template"]["spec"]["containers"];
+  REQUIRE(ctrs.size() == 2);
+  CHECK(ctrs[0]["name"].Scalar() == "exchange");
+  CHECK(ctrs[0]["image"].Scalar() == "nginx:1.17");  // third-party: no federatedai/ prefix
+  CHECK(ctrs[1]["image"].Scalar() == "federatedai/eggroll:1.11.2-release");
+  CHECK(find(objs, "Service", "exchange"));
+  const auto* cm = find(objs, "ConfigMap", "rollsite-config");
+  REQUIRE(cm);
+  std::string conf = cm->node["data"]["nginx.conf"].Scalar();
+  CHECK(conf.find("server 192.168.0.1:30000;") != std::string::npos);
+  CHECK(conf.find("server 192.168.0.2:30001;") != std::string::npos);
+  CHECK(conf.find("client_max_body_size 2M;") != std::string::npos);
+  YAML::Node rt = yaml::parse(cm->node["data"]["route_table.json"].Scalar(), "route_table.json")["route_table"];
+  CHECK(rt["default"]["default"][0]["ip"].Scalar() == "exchange");
+  CHECK(rt["default"]["default"][0]["port"].Scalar() == "9390");
+  CHECK(rt["10000"]["default"][0]["ip"].Scalar() == "192.168.10.1");
+  // both modules would create the same Deployment: refused by validation
+  CHECK_THROWS_WITH(spec_text(base + "modules: [lbrollsite, rollsite, clustermanager, nodemanager, mysql, python, fateboard, client]\n"),
+                    doctest::Contains("lbrollsite replaces rollsite"));
+}
+
+TEST_CASE("istio: Gateway and VirtualServices instead of Ingresses") {
+  const std::string base = R"(namespace: fate-9999
+chartName: fate
+partyId: 9999
+istio:
+  enabled: true
+)";
+  auto objs = render::render(spec_text("name: fate-9999\nchartVersion: v1.11.2\n" + base +
+                                       "modules: [rollsite, clustermanager, nodemanager, python, mysql, fateboard, client]\n"
+                                       "computing: Eggroll\nfederation: Eggroll\nstorage: Eggroll\n"
+                                       "ingress:\n  fateboard:\n    hosts: [{name: board.bank.local}]\n"));
+  CHECK(find(objs, "Ingress", "fateboard") == nullptr);
+  const auto* gw = find(objs, "Gateway", "fate-9999-gateway");
+  REQUIRE(gw);
+  CHECK(gw->node["spec"]["servers"].size() == 3);  // http, fateboard-https, client-https
+  CHECK(gw->node["spec"]["servers"][1]["hosts"][0].Scalar() == "board.bank.local");
+  CHECK(gw->node["spec"]["servers"][2]["tls"]["credentialName"].Scalar() == "client-credential");
+  const auto* vs = find(objs, "VirtualService", "fateboard");
+  REQUIRE(vs);
+  CHECK(vs->node["spec"]["gateways"][0].Scalar() == "fate-9999-gateway");
+  CHECK(vs->node["spec"]["http"][0]["route"][0]["destination"]["port"]["number"].Scalar() == "8080");
+  const auto* nb = find(objs, "VirtualService", "notebook");
+  REQUIRE(nb);
+  CHECK(nb->node["spec"]["hosts"][0].Scalar() == "notebook.example.com");  // values.yaml default
+  // chart v1.6: HTTP only, hosts from host.<ui> (default <party>.<ui>.kubefate.net), and the
+  // gateway named after the release (the chart hard-codes fate-9999-gateway)
+  auto o16 = render::render(spec_text("name: fate-10000\nnamespace: fate-10000\nchartName: fate\nchartVersion: v1.6.1\n"
+                                      "partyId: 10000\nbackend: eggroll\nistio: {enabled: true}\n"
+                                      "modules: [rollsite, clustermanager, nodemanager, python, mysql, fateboard, client]\n"));
+  const auto* gw16 = find(o16, "Gateway", "fate-10000-gateway");
+  REQUIRE(gw16);
+  CHECK(gw16->node["spec"]["servers"].size() == 1);
+  const auto* vs16 = find(o16, "VirtualService", "fateboard");
+  REQUIRE(vs16);
+  CHECK(vs16->node["spec"]["hosts"][0].Scalar() == "10000.fateboard.kubefate.net");
+  CHECK(vs16->node["spec"]["gateways"][0].Scalar() == "fate-10000-gateway");
 }

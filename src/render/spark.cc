@@ -5,6 +5,23 @@
 
 namespace fatectl::render::detail {
 
+namespace {
+
+// The chart's values.yaml resources of a worker: v1.6 requests 1 CPU / 2Gi with limits 2 / 4Gi,
+// v1.9+ requests 4 CPU / 8Gi.
+YAML::Node worker_defaults(const Ctx& c) {
+  YAML::Node d(YAML::NodeType::Map);
+  d["requests"]["cpu"] = yaml::str(c.v16 ? "1" : "4");
+  d["requests"]["memory"] = yaml::str(c.v16 ? "2Gi" : "8Gi");
+  if (c.v16) {
+    d["limits"]["cpu"] = yaml::str("2");
+    d["limits"]["memory"] = yaml::str("4Gi");
+  }
+  return d;
+}
+
+}  // namespace
+
 void render_spark(Ctx& c) {
   const std::string f = c.manifests + "/spark.yaml";
   YAML::Node cm = c.base(f, "ConfigMap", "spark-worker-config");
@@ -15,7 +32,9 @@ void render_spark(Ctx& c) {
   master_svc["spec"]["selector"] = c.match_labels("spark-master");
   c.add("spark", master_svc, "spark-master");
   YAML::Node client_svc = c.base(f, "Service", "spark-client");
-  c.service(client_svc, c.str({"spark", "master", "type"}, "ClusterIP"), {{"web-ui", "nodePort"}}, {"spark", "master"});
+  // v1.6 exposes the master port (7077) as the nodePort, v1.9+ the web UI
+  c.service(client_svc, c.str({"spark", "master", "type"}, "ClusterIP"), {{c.v16 ? "master" : "web-ui", "nodePort"}},
+            {"spark", "master"});
   client_svc["spec"]["selector"] = c.match_labels("spark-master");
   c.add("spark", client_svc, "spark-master");
   YAML::Node worker_svc = c.base(f, "Service", "spark-worker-1");
@@ -35,7 +54,7 @@ void render_spark(Ctx& c) {
   YAML::Node mc = container(master, "spark-master");
   mc["image"] = c.image_for({"spark", "master"}, image("master", "spark-master"), "federatedai/spark-master");
   c.resources(mc, {"spark", "master"});
-  c.probes(mc, "http", 8080);
+  if (!c.v16) c.probes(mc, "http", 8080);
   c.add("spark", master, "spark-master");
 
   YAML::Node worker = c.base(f, "Deployment", "spark-worker");
@@ -44,11 +63,8 @@ void render_spark(Ctx& c) {
   YAML::Node wc = container(worker, "spark-worker");
   wc["image"] = c.image_for({"spark", "worker"}, image("worker", "spark-worker" + c.suffix(false)),
                            "federatedai/spark-worker", c.suffix(false));
-  YAML::Node defaults(YAML::NodeType::Map);
-  defaults["requests"]["cpu"] = yaml::str("4");
-  defaults["requests"]["memory"] = yaml::str("8Gi");
-  c.resources(wc, {"spark", "worker"}, defaults);
-  c.probes(wc, "http", 8081);
+  c.resources(wc, {"spark", "worker"}, worker_defaults(c));
+  if (!c.v16) c.probes(wc, "http", 8081);
   c.add("spark", worker, "spark-worker");
 
   render_ingress(c, "spark", "spark", "spark-master", 8080);

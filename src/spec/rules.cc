@@ -203,8 +203,10 @@ void check_matrix(Ctx& c) {
   if (s.federation == "Pulsar") needs.push_back({"pulsar", fed_label, fed_node, fed_path});
   if (s.federation == "RabbitMQ") needs.push_back({"rabbitmq", fed_label, fed_node, fed_path});
   if (s.storage == "HDFS") needs.push_back({"hdfs", sto_label, sto_node, sto_path});
-  for (const auto& n : needs)
+  for (const auto& n : needs) {
+    if (n.module == "rollsite" && s.has_module("lbrollsite")) continue;  // rollsite behind nginx
     if (!s.has_module(n.module)) c.error(n.at, n.path, n.why + " needs module " + n.module + " in modules");
+  }
 
   // Modules that do not belong to the layout.
   if (!modules_node.IsSequence()) return;
@@ -221,6 +223,10 @@ void check_matrix(Ctx& c) {
     if ((m == "clustermanager" || m == "nodemanager") && s.computing != "Eggroll") needs_what = "computing Eggroll";
     if ((m == "rollsite" || m == "lbrollsite") && s.federation != "Eggroll") needs_what = "federation Eggroll";
     if (m == "osx" && s.federation != "OSX") needs_what = "federation OSX";
+    if (m == "lbrollsite" && needs_what.empty() && s.has_module("rollsite")) {
+      c.error(modules_node[i], path, "module lbrollsite replaces rollsite (both are the Deployment and Service 'rollsite'); list one of them");
+      continue;
+    }
     if (needs_what.empty()) continue;
     std::string have = v16 ? "backend " + s.backend
                            : "computing " + s.computing + ", federation " + s.federation + ", storage " + s.storage;
@@ -351,6 +357,7 @@ void check_unused_sections(Ctx& c) {
     std::string k = kv.first.Scalar();
     if (std::find(known.begin(), known.end(), k) == known.end()) continue;
     if (kv.second.IsNull() || s.has_module(k)) continue;
+    if (k == "rollsite" && s.has_module("lbrollsite")) continue;  // lbrollsite reads rollsite.partyList
     c.warn(kv.first, k, "settings for module " + k + " are ignored: " + k + " is not listed in modules");
   }
 }

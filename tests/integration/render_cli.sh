@@ -33,8 +33,13 @@ line=$(grep -n '^pythn:' "$W/typo.yaml" | cut -d: -f1)
 expect_rc 2 "an invalid spec is refused before rendering" -- "$FATECTL" cluster render -f "$W/typo.yaml"
 expect_contains "typo.yaml:$line" "the error names file and line"
 expect_contains "pythn" "and the key"
-expect_rc 2 "v1.6 specs are not rendered (yet)" -- "$FATECTL" cluster render -f "$SRC/examples/v1.6/party-9999-eggroll.yaml"
-expect_contains "not rendered yet" "and say so"
+expect_rc 0 "v1.6 eggroll spec renders" -- "$FATECTL" cluster render -f "$SRC/examples/v1.6/party-9999-eggroll.yaml"
+expect_contains "name: nodemanager-1" "one Deployment per node manager"
+expect_rc 0 "v1.6 spark images" -- "$FATECTL" cluster images -f "$SRC/examples/v1.6/party-9999-spark.yaml"
+expect_contains "federatedai/python-spark:1.6.1-release" "backend spark takes the python-spark image"
+expect_contains "federatedai/hadoop-namenode:2.0.0-hadoop2.7.4-java8" "HDFS 2.7 images"
+expect_contains "mysql:8" "mysql:8"
+if echo "$OUT" | grep -q 'federatedai/python:'; then not_ok "python image listed for backend spark"; else ok "no python image for backend spark"; fi
 "$FATECTL" bench render -f "$EX" --min-time 0.05 -o json > "$W/bench.json" && ok "bench render" || not_ok "bench render"
 cat "$W/bench.json" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[0]["objects"]>20 and float(d[0]["meanMs"])>0' \
   && ok "bench render reports objects and time" || not_ok "bench render output"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Golden files: `fatectl cluster render` of every example spec (chart fate v1.9-v1.11, v2.0 and
-# fate-exchange) and of tests/render/specs/*.yaml must equal tests/render/golden/<dir>-<name>.yaml.
+# Golden files: `fatectl cluster render` of every example spec (chart fate v1.6, v1.9-v1.11, v2.0
+# and fate-exchange) and of tests/render/specs/*.yaml must equal tests/render/golden/<dir>-<name>.yaml.
 # UPDATE_GOLDEN=1 rewrites the golden files (review the diff before committing it).
 set -euo pipefail
 source "$(dirname "$0")/../lib/assert.sh"
@@ -11,10 +11,11 @@ trap 'rm -rf "$W"' EXIT
 mkdir -p "$GOLDEN"
 
 specs=()
-for f in "$SRC"/examples/v1.11/*.yaml "$SRC"/examples/v2.0/*.yaml "$SRC"/examples/exchange/*.yaml "$SRC"/tests/render/specs/*.yaml; do
+for f in "$SRC"/examples/v1.6/*.yaml "$SRC"/examples/v1.11/*.yaml "$SRC"/examples/v2.0/*.yaml "$SRC"/examples/exchange/*.yaml "$SRC"/tests/render/specs/*.yaml; do
   [ -f "$f" ] || continue
-  # chart generations that are rendered (v1.6 exchange specs are validated only)
-  grep -qE '^chartVersion: *"?v(1\.(9|10|11)|2\.0)' "$f" || continue
+  # chart generations that are rendered: chart fate from v1.6 on, fate-exchange from v1.9 on
+  # (v1.6 exchange specs are validated only)
+  grep -qE '^chartVersion: *"?v(1\.(9|10|11)|2\.0)' "$f" || grep -q '^chartName: *fate *$' "$f" || continue
   specs+=("$f")
 done
 [ "${#specs[@]}" -ge 5 ] && ok "${#specs[@]} specs to compare" || not_ok "only ${#specs[@]} specs found"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The rendered nginx.conf (ConfigMap nginx-config of a Spark party and of the Exchange) passes the
+# The rendered nginx.conf (ConfigMap nginx-config of a Spark party (v1.6, v1.11, v2.0) and of the Exchange) passes the
 # real `nginx -t` (Debian's nginx with the lua and stream modules standing in for openresty).
 # Test-only changes: load_module lines (built into openresty), pid and temp paths a non-root run
 # can write, and cluster DNS names (fateflow, nginx) mapped to 127.0.0.1 (-t resolves upstreams).
@@ -50,5 +50,23 @@ PY
 
 check_spec "$SRC/examples/v1.11/party-9999-spark-pulsar.yaml" party-9999 9999
 check_spec "$SRC/examples/v2.0/party-9999-spark-pulsar.yaml" v2.0-party-9999 9999
+check_spec "$SRC/examples/v1.6/party-9999-spark.yaml" v1.6-party-9999 9999
 check_spec "$SRC/examples/exchange/fate-exchange.yaml" exchange 1
+
+# lbrollsite: the nginx.conf of its load-balancing sidecar (stock nginx image, /etc/nginx)
+d="$W/lbrollsite"; mkdir -p "$d/conf" "$d/tmp"
+"$FATECTL" cluster render -f "$SRC/tests/render/specs/eggroll-lbrollsite.yaml" -o json > "$d/objects.json"
+/usr/bin/python3 - "$d" <<'PY'
+import json, sys
+d = sys.argv[1]
+items = json.load(open(d + "/objects.json"))["items"]
+cm = [o for o in items if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "rollsite-config"][0]
+open(d + "/nginx.conf", "w").write(cm["data"]["nginx.conf"])
+PY
+{ echo "pid $d/nginx.pid;"
+  sed -e 's#^http {#http {\n    client_body_temp_path tmp/body; proxy_temp_path tmp/proxy; fastcgi_temp_path tmp/fcgi; uwsgi_temp_path tmp/uwsgi; scgi_temp_path tmp/scgi;#' "$d/nginx.conf"
+} > "$d/conf/nginx.conf"
+cp /etc/nginx/mime.types "$d/conf/"
+grep -q "server 192.168.0.2:30000;" "$d/conf/nginx.conf" && ok "lbrollsite: every exchange of exchangeList is an upstream server" || not_ok "lbrollsite upstreams"
+expect_rc 0 "lbrollsite: nginx -t accepts the sidecar's nginx.conf" -- nginx -t -c conf/nginx.conf -p "$d/"
 finish

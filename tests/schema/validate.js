@@ -6,10 +6,11 @@ const fs = require("fs");
 const YAML = require("yaml");
 
 function modelFor(apiVersion, kind) {
-  const group = apiVersion.includes("/") ? apiVersion : apiVersion; // "v1" or "apps/v1"
+  // "v1", "apps/v1"; istio's CRDs ("networking.istio.io/v1alpha3") come from @kubernetes-models/istio
+  const pkg = apiVersion.endsWith(".istio.io/" + apiVersion.split("/")[1]) ? "@kubernetes-models/istio" : "kubernetes-models";
   let mod;
   try {
-    mod = require(`kubernetes-models/${group}/${kind}`);
+    mod = require(`${pkg}/${apiVersion}/${kind}`);
   } catch (e) {
     return null;
   }
