@@ -165,7 +165,13 @@ void render_fate16(Ctx& c);       // v16.cc: every module of a v1.6 spec
 void render_python16(Ctx& c);     // v16.cc (python + fateboard container)
 void render_eggroll16(Ctx& c);    // v16_eggroll.cc (eggroll-config, rollsite, clustermanager, nodemanager-<i>)
 void render_hdfs16(Ctx& c);       // v16_spark.cc
-void render_pulsar16(Ctx& c);     // v16_spark.cc
+void render_pulsar16(Ctx& c);
+/// ConfigMap pulsar-config and Services pulsar (and pulsar-public-tls) from `f` (pulsar.cc;
+/// the same in every chart generation).
+void pulsar_config_and_services(Ctx& c, const std::string& f);
+/// ConfigMaps pulsar-route-table and rabbitmq-route-table of the FATE Flow pod from `f`
+/// (fateflow.cc; every generation).
+void route_table_configs(Ctx& c, const std::string& f);     // v16_spark.cc
 
 // ---- generated config files (config_files.cc) ---------------------------------------------
 std::string service_conf_yaml(const Ctx& c);

@@ -7,6 +7,15 @@
 
 namespace fatectl::render::detail {
 
+void route_table_configs(Ctx& c, const std::string& f) {
+  YAML::Node prt = c.base(f, "ConfigMap", "pulsar-route-table");
+  Ctx::set_data(prt, "pulsar_route_table.yaml", pulsar_route_table_yaml(c));
+  c.add("python", prt, "python");
+  YAML::Node rrt = c.base(f, "ConfigMap", "rabbitmq-route-table");
+  Ctx::set_data(rrt, "rabbitmq_route_table.yaml", rabbitmq_route_table_yaml(c));
+  c.add("python", rrt, "python");
+}
+
 void render_python(Ctx& c) {
   const std::string f = c.manifests + "/python.yaml";
 
@@ -14,12 +23,7 @@ void render_python(Ctx& c) {
   Ctx::set_data(cm, "spark-defaults.conf", spark_defaults_conf(c));
   Ctx::set_data(cm, "service_conf.yaml", c.v20 ? service_conf_yaml_v20(c) : service_conf_yaml(c));
   c.add("python", cm, "python");
-  YAML::Node prt = c.base(f, "ConfigMap", "pulsar-route-table");
-  Ctx::set_data(prt, "pulsar_route_table.yaml", pulsar_route_table_yaml(c));
-  c.add("python", prt, "python");
-  YAML::Node rrt = c.base(f, "ConfigMap", "rabbitmq-route-table");
-  Ctx::set_data(rrt, "rabbitmq_route_table.yaml", rabbitmq_route_table_yaml(c));
-  c.add("python", rrt, "python");
+  route_table_configs(c, f);
 
   YAML::Node headless = c.base(f, "Service", "fateflow");
   headless["spec"]["selector"] = c.match_labels("python");

@@ -6,9 +6,7 @@
 
 namespace fatectl::render::detail {
 
-void render_pulsar(Ctx& c) {
-  const std::string f = c.manifests + "/pulsar.yaml";
-  bool exchange = !Ctx::empty(c.at({"pulsar", "exchange"}));
+void pulsar_config_and_services(Ctx& c, const std::string& f) {
   YAML::Node cm = c.base(f, "ConfigMap", "pulsar-config");
   Ctx::set_data(cm, "standalone.conf", pulsar_standalone_conf(c));
   c.add("pulsar", cm, "pulsar");
@@ -23,7 +21,12 @@ void render_pulsar(Ctx& c) {
     pub["spec"]["selector"] = c.match_labels("pulsar");
     c.add("pulsar", pub, "pulsar");
   }
+}
 
+void render_pulsar(Ctx& c) {
+  const std::string f = c.manifests + "/pulsar.yaml";
+  bool exchange = !Ctx::empty(c.at({"pulsar", "exchange"}));
+  pulsar_config_and_services(c, f);
   YAML::Node sts = c.base(f, "StatefulSet", "pulsar");
   c.workload(sts, "pulsar", {"pulsar"});
   YAML::Node ctr = container(sts, "pulsar");

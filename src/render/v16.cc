@@ -47,12 +47,7 @@ void python_configs(Ctx& c, const std::string& f) {
   YAML::Node fb = c.base(f, "ConfigMap", "fateboard-config");
   Ctx::set_data(fb, "application.properties", fateboard_properties_v16(c));
   c.add("python", fb, "fateboard");
-  YAML::Node prt = c.base(f, "ConfigMap", "pulsar-route-table");
-  Ctx::set_data(prt, "pulsar_route_table.yaml", pulsar_route_table_yaml(c));
-  c.add("python", prt, "python");
-  YAML::Node rrt = c.base(f, "ConfigMap", "rabbitmq-route-table");
-  Ctx::set_data(rrt, "rabbitmq_route_table.yaml", rabbitmq_route_table_yaml(c));
-  c.add("python", rrt, "python");
+  route_table_configs(c, f);
 }
 
 // Service fateflow-sparkdriver (when the Spark driver is reached from outside the pod network);

@@ -75,21 +75,7 @@ void render_hdfs16(Ctx& c) {
 void render_pulsar16(Ctx& c) {
   const std::string f = c.manifests + "/pulsar.yaml";
   bool exchange = !Ctx::empty(c.at({"pulsar", "exchange"}));
-  YAML::Node cm = c.base(f, "ConfigMap", "pulsar-config");
-  Ctx::set_data(cm, "standalone.conf", pulsar_standalone_conf(c));
-  c.add("pulsar", cm, "pulsar");
-
-  YAML::Node svc = c.base(f, "Service", "pulsar");
-  c.service(svc, c.str({"pulsar", "type"}, "ClusterIP"), {{"http-port", "httpNodePort"}, {"https-port", "httpsNodePort"}},
-            {"pulsar"});
-  svc["spec"]["selector"] = c.match_labels("pulsar");
-  c.add("pulsar", svc, "pulsar");
-  if (c.flag({"pulsar", "publicLB", "enabled"})) {
-    YAML::Node pub = c.base(f, "Service", "pulsar-public-tls");
-    pub["spec"]["selector"] = c.match_labels("pulsar");
-    c.add("pulsar", pub, "pulsar");
-  }
-
+  pulsar_config_and_services(c, f);
   YAML::Node dep = c.base(f, "Deployment", "pulsar");
   c.workload(dep, "pulsar", {"pulsar"});
   YAML::Node ctr = container(dep, "pulsar");
