@@ -13,6 +13,7 @@ namespace fatectl::he {
 class FixedBaseTable;  // montgomery.h
 class Montgomery;
 class Barrett;
+class Ifma52;  // ifma.h
 
 /// Public key material and the lazily built fixed-base table for h_s.
 struct PublicKeyData {
@@ -23,6 +24,7 @@ struct PublicKeyData {
   size_t ct_bytes = 0;  ///< bytes of one ciphertext at fixed width (n² bytes)
   std::shared_ptr<const Montgomery> mont_n2;  ///< Montgomery context mod n² (scalar powers)
   std::shared_ptr<const Barrett> barrett_n2;  ///< Barrett context mod n² (ciphertext products)
+  std::shared_ptr<const Ifma52> ifma_n2;      ///< radix-2^52 context mod n² (textbook r^n), IFMA CPUs only
 
   /// The fixed-base table for h_s covering at least `exponent_bits` (built once, then shared).
   std::shared_ptr<const FixedBaseTable> table(unsigned exponent_bits) const;
@@ -39,6 +41,9 @@ struct PrivateKeyData {
   BigInt q2_inv_p2;       ///< (q²)^-1 mod p²
   BigInt q_mod_pm1, p_mod_qm1;  ///< exponents for the exact CRT lift of r^n
   bool lift_is_permutation = false;  ///< gcd(q, p-1) = gcd(p, q-1) = 1
+  /// Radix-2^52 contexts mod p² and q² (set when the CPU has AVX-512 IFMA): decryption and the
+  /// CRT lift run both halves interleaved on the vector units; otherwise mpz_powm.
+  std::shared_ptr<const Ifma52> ifma_p2, ifma_q2;
 
   /// Fixed-base tables for h_s mod p² and mod q² (key-holder DJN encryption by CRT), built once.
   struct CrtTables {

@@ -1,6 +1,8 @@
 // Montgomery products with GMP's mpn layer and the fixed-base windowed table.
 #include "he/montgomery.h"
 
+#include "he/ifma.h"
+
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -17,6 +19,14 @@ extern "C" void __gmpn_mullo_n(mp_ptr rp, mp_srcptr ap, mp_srcptr bp, mp_size_t 
 namespace fatectl::he {
 
 namespace {
+
+/// A per-thread temporary mpz (cleared when the thread ends).
+struct ScratchMpz {
+  mpz_t v;
+  ScratchMpz() { mpz_init(v); }
+  ~ScratchMpz() { mpz_clear(v); }
+  operator mpz_ptr() { return v; }
+};
 // -N⁻¹ mod 2^64 by Newton iteration (N odd).
 mp_limb_t neg_inverse_limb(mp_limb_t n0) {
   mp_limb_t x = n0;  // correct to 3 bits for odd n0 (n0·n0 ≡ 1 mod 8)
@@ -233,8 +243,14 @@ void Barrett::mulmod(mpz_ptr out, mpz_srcptr a, mpz_srcptr b) const {
 }
 
 FixedBaseTable::FixedBaseTable(mpz_srcptr base, mpz_srcptr modulus, unsigned max_bits, unsigned window,
-                               size_t memory_budget)
+                               size_t memory_budget, bool allow_ifma)
     : mont_(modulus), max_bits_(std::max(1u, max_bits)) {
+  if (allow_ifma && Ifma52::available() && Ifma52::fits(mpz_sizeinbase(modulus, 2))) {
+    ifma_ = std::make_unique<const Ifma52FixedBase>(base, modulus, max_bits_, window, memory_budget);
+    w_ = ifma_->window();
+    windows_ = (max_bits_ + w_ - 1) / w_;
+    return;
+  }
   const size_t k = mont_.limbs();
   if (window == 0) {
     window = 1;
@@ -261,8 +277,30 @@ FixedBaseTable::FixedBaseTable(mpz_srcptr base, mpz_srcptr modulus, unsigned max
   }
 }
 
+FixedBaseTable::~FixedBaseTable() = default;
+
+unsigned FixedBaseTable::window() const { return w_; }
+
+size_t FixedBaseTable::bytes() const { return ifma_ ? ifma_->bytes() : table_.size() * sizeof(mp_limb_t); }
+
+void FixedBaseTable::pow2(mpz_ptr out1, const FixedBaseTable& t1, mpz_ptr out2, const FixedBaseTable& t2, mpz_srcptr e) {
+  if (t1.ifma_ && t2.ifma_) {
+    Ifma52FixedBase::pow2(out1, *t1.ifma_, out2, *t2.ifma_, e);
+    return;
+  }
+  t1.pow(out1, e);
+  t2.pow(out2, e);
+}
+
 void FixedBaseTable::pow_mont(mp_ptr r, mpz_srcptr e, mp_ptr scratch) const {
   const mp_size_t k = mont_.limbs();
+  if (ifma_) {
+    (void)scratch;
+    thread_local ScratchMpz t;
+    ifma_->pow(t, e);
+    mont_.to_mont(r, t);
+    return;
+  }
   if (mpz_sgn(e) < 0 || mpz_sizeinbase(e, 2) > max_bits_) throw std::logic_error("fixed-base: exponent too large");
   const mp_srcptr el = mpz_limbs_read(e);
   const mp_size_t en = mpz_size(e);
@@ -287,6 +325,10 @@ void FixedBaseTable::pow_mont(mp_ptr r, mpz_srcptr e, mp_ptr scratch) const {
 }
 
 void FixedBaseTable::pow(mpz_ptr out, mpz_srcptr e) const {
+  if (ifma_) {
+    ifma_->pow(out, e);
+    return;
+  }
   const mp_size_t k = mont_.limbs();
   mp_ptr s = thread_scratch(0, 3 * k + 2);
   mp_ptr acc = s + 2 * k + 2;

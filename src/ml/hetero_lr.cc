@@ -10,12 +10,18 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <numeric>
+#include <span>
 #include <sstream>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "fatectl/core/error.h"
+#include "fatectl/core/thread_pool.h"
 #include "fatectl/core/yaml.h"
 #include "fatectl/he/paillier.h"
 #include "fatectl/ml/metrics.h"
@@ -151,6 +157,28 @@ std::vector<int64_t> quantize(const Dataset& d, int bits) {
   return q;
 }
 
+/// Σ_k X[k·cols + j]·v[k] for every column j, exact in 128 bits, read row by row (rows split
+/// over the pool). The plaintext half of a gradient: Xᵀ·v.
+std::vector<__int128> plain_products(std::span<const int64_t> X, size_t cols, std::span<const int64_t> v,
+                                     ThreadPool& pool) {
+  const size_t rows = v.size();
+  const size_t blocks = std::max<size_t>(1, std::min<size_t>(rows / 1024, 4 * static_cast<size_t>(pool.size())));
+  std::vector<std::vector<__int128>> part(blocks, std::vector<__int128>(cols, 0));
+  pool.parallel_for(blocks, [&](size_t b, size_t e, unsigned) {
+    for (size_t blk = b; blk < e; ++blk) {
+      __int128* acc = part[blk].data();
+      for (size_t k = rows * blk / blocks, k1 = rows * (blk + 1) / blocks; k < k1; ++k) {
+        const int64_t* x = X.data() + k * cols;
+        const __int128 vk = v[k];
+        for (size_t j = 0; j < cols; ++j) acc[j] += static_cast<__int128>(x[j]) * vk;
+      }
+    }
+  });
+  for (size_t blk = 1; blk < blocks; ++blk)
+    for (size_t j = 0; j < cols; ++j) part[0][j] += part[blk][j];
+  return std::move(part[0]);
+}
+
 /// Batches of the guest: shuffled positions of the aligned rows, cut into batch_size chunks.
 std::vector<std::vector<size_t>> plan_batches(const LrParams& prm, uint64_t seed, long epoch, size_t N) {
   std::vector<size_t> order(N);
@@ -192,7 +220,24 @@ struct Setup {
   uint64_t seed = 0;
   bool converged = false;
   he::PublicKey pk;
+  std::shared_ptr<const he::PublicKey> shared;  ///< keeps the in-process key cache entry alive
 };
+
+/// Parties of one process (train --local, bench lr) that receive the same public key share one
+/// parsed copy, so per-key precomputation (the fixed-base encryption table) happens once.
+he::PublicKey shared_public_key(const std::string& text, std::shared_ptr<const he::PublicKey>& hold) {
+  static std::mutex mu;
+  static std::map<std::string, std::weak_ptr<const he::PublicKey>> cache;
+  std::lock_guard<std::mutex> l(mu);
+  for (auto it = cache.begin(); it != cache.end();) it = it->second.expired() ? cache.erase(it) : std::next(it);
+  auto& slot = cache[text];
+  hold = slot.lock();
+  if (!hold) {
+    hold = std::make_shared<const he::PublicKey>(he::PublicKey::parse(text, "public key from the arbiter"));
+    slot = hold;
+  }
+  return *hold;
+}
 
 Setup party_setup(Party& p, long have, size_t nfeatures) {
   WireWriter w;
@@ -203,9 +248,15 @@ Setup party_setup(Party& p, long have, size_t nfeatures) {
   s.start = r.i64();
   s.seed = r.u64();
   s.converged = r.u64() != 0;
-  s.pk = he::PublicKey::parse(r.str(), "public key from the arbiter");
+  s.pk = shared_public_key(r.str(), s.shared);
   s.pk.set_obfuscation(he::parse_obfuscation(p.job.params.obfuscation));
   r.done();
+  {
+    // One-time per key, like key generation: build the encryption tables now, not in epoch 1.
+    Party::Timer t{p, "setup"};
+    const int64_t zero = 0;
+    (void)he::encrypt_batch(s.pk, std::span<const int64_t>(&zero, 1), p.pool);
+  }
   return s;
 }
 
@@ -391,19 +442,33 @@ void guest(Party& p) {
           Party::Timer t{p, "encrypt"};
           hdc = he::encrypt_batch(pk, std::span<const int64_t>(hdq), p.pool);
         }
-        p.send(job.hosts[0], EB(e, b) + "/hd", pack_cts(pk, hdc));
-        fw_real = unpack_cts(pk, p.recv(job.hosts[0], EB(e, b) + "/fw"), n, "fw");
-        auto [X, cols] = build_x(with_loss);
+        {
+          Party::Timer t{p, "serialize"};
+          std::string hb = pack_cts(pk, hdc);
+          hdc.clear();
+          p.send(job.hosts[0], EB(e, b) + "/hd", std::move(hb));
+        }
+        // The plaintext half while the host encrypts its forward values.
+        std::vector<int64_t> X;
+        size_t cols = 0;
+        std::vector<__int128> plain;
+        {
+          Party::Timer t{p, "plain"};
+          std::tie(X, cols) = build_x(with_loss);
+          plain = plain_products(X, cols, hdq, p.pool);
+        }
+        std::string fwb = p.recv(job.hosts[0], EB(e, b) + "/fw");
+        {
+          Party::Timer t{p, "serialize"};
+          fw_real = unpack_cts(pk, fwb, n, "fw");
+          fwb = std::string();
+        }
         std::vector<Ciphertext> K;
         {
           Party::Timer t{p, "kernel"};
           K = he::weighted_sums(pk, fw_real, X, cols, p.pool);
         }
-        for (size_t j = 0; j < gcols; ++j) {
-          __int128 s = 0;
-          for (size_t i = 0; i < n; ++i) s += static_cast<__int128>(X[i * cols + j]) * hdq[i];
-          G.push_back(pk.add_plain(K[j], big_from_i128(s)));
-        }
+        for (size_t j = 0; j < gcols; ++j) G.push_back(pk.add_plain(K[j], big_from_i128(plain[j])));
         if (with_loss) {
           K_wx = K[gcols];
           K_y = K[gcols + 1];
@@ -625,38 +690,62 @@ void host(Party& p) {
         Party::Timer t{p, "encrypt"};
         fwc = he::encrypt_batch(pk, std::span<const int64_t>(fwq), p.pool);
       }
-      p.send(job.guest, EB(e, b) + "/fw", pack_cts(pk, fwc));
+      {
+        Party::Timer t{p, "serialize"};
+        std::string fb = pack_cts(pk, fwc);
+        fwc.clear();
+        p.send(job.guest, EB(e, b) + "/fw", std::move(fb));
+      }
       if (with_loss) {
         std::vector<Ciphertext> sq;
         if (!masked) {
           double s = 0;
           for (double v : wxh) s += v * v;
-          sq.push_back(pk.encrypt(he::to_plaintext(pk, big_from_double(s, S))));
+          BigInt v = he::to_plaintext(pk, big_from_double(s, S));
+          sq = he::encrypt_batch(pk, std::span<const BigInt>(&v, 1), p.pool);
         } else {
           std::vector<BigInt> v;
           for (double x : wxh) v.push_back(big_from_double(x * x, S));
           sq = he::encrypt_batch(pk, std::span<const BigInt>(v), p.pool);
         }
-        Ciphertext norm = pk.encrypt(he::to_plaintext(pk, big_from_double(penalty_value(w, prm, false), S)));
+        BigInt nv = he::to_plaintext(pk, big_from_double(penalty_value(w, prm, false), S));
+        Ciphertext norm = he::encrypt_batch(pk, std::span<const BigInt>(&nv, 1), p.pool)[0];
         WireWriter lw;
         lw.str(pack_cts(pk, sq)).str(pack_cts(pk, {norm}));
         p.send(job.guest, EB(e, b) + "/lossh", lw.take());
       }
-      std::vector<int64_t> X(m * ch);
-      for (size_t k = 0; k < m; ++k) std::copy(xq.data() + list[k] * ch, xq.data() + (list[k] + 1) * ch, X.data() + k * ch);
+      // The batch's rows of the quantised features: the whole table as it is when the batch is
+      // every row in order (full batch), else a gathered copy.
+      bool identity = m == N;
+      for (size_t k = 0; identity && k < m; ++k) identity = list[k] == k;
+      std::vector<int64_t> Xcopy;
+      if (!identity) {
+        Xcopy.resize(m * ch);
+        for (size_t k = 0; k < m; ++k)
+          std::copy(xq.data() + list[k] * ch, xq.data() + (list[k] + 1) * ch, Xcopy.data() + k * ch);
+      }
+      std::span<const int64_t> X = identity ? std::span<const int64_t>(xq) : std::span<const int64_t>(Xcopy);
       std::vector<Ciphertext> G;
       if (async) {
-        auto hdc = unpack_cts(pk, p.recv(job.guest, EB(e, b) + "/hd"), m, "hd");
+        // The plaintext half Xᵀ·fw while the guest encrypts its residuals.
+        std::vector<__int128> plain;
+        {
+          Party::Timer t{p, "plain"};
+          plain = plain_products(X, ch, fwq, p.pool);
+        }
+        std::string hb = p.recv(job.guest, EB(e, b) + "/hd");
+        std::vector<Ciphertext> hdc;
+        {
+          Party::Timer t{p, "serialize"};
+          hdc = unpack_cts(pk, hb, m, "hd");
+          hb = std::string();
+        }
         std::vector<Ciphertext> K;
         {
           Party::Timer t{p, "kernel"};
           K = he::weighted_sums(pk, hdc, X, ch, p.pool);
         }
-        for (size_t j = 0; j < ch; ++j) {
-          __int128 s = 0;
-          for (size_t k = 0; k < m; ++k) s += static_cast<__int128>(X[k * ch + j]) * fwq[k];
-          G.push_back(pk.add_plain(K[j], big_from_i128(s)));
-        }
+        for (size_t j = 0; j < ch; ++j) G.push_back(pk.add_plain(K[j], big_from_i128(plain[j])));
       } else {
         auto dc = unpack_cts(pk, p.recv(job.guest, EB(e, b) + "/d"), m, "d");
         Party::Timer t{p, "kernel"};

@@ -29,4 +29,13 @@ expect_rc 2 "a garbage key file is invalid input" -- "$FATECTL" keys show "$W/ba
 expect_rc 0 "bench paillier at 1024 bits, json" -- "$FATECTL" bench paillier --bits 1024 --threads 1 --min-time 0.05 --runs 1 --rows 50 --features 4 -o json
 echo "$OUT" | sed -n '/^{/,$p' | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d' \
   && ok "bench output is JSON" || not_ok "bench output is not JSON: $(echo "$OUT" | head -3)"
+expect_rc 0 "bench paillier with 2 threads, json" -- "$FATECTL" bench paillier --bits 1024 --threads 2 --min-time 0.05 --runs 1 --rows 50 --features 4 --skip-naive -o json
+echo "$OUT" | sed -n '/^{/,$p' | /usr/bin/python3 -c '
+import json, re, sys
+text = sys.stdin.read(); d = json.loads(text)
+assert d["threads"] == 2 and d["clock"] == "wall" and d["arithmetic"] in ("avx512-ifma", "gmp")
+assert all("cpusUsed" in r for r in d["results"] if r["name"] in ("encrypt", "decrypt"))
+assert not re.search(r"\d\.\d{6,}", text), "a figure printed with too many digits"' \
+  && ok "2-thread bench JSON states threads, clock, arithmetic and cores used; figures are rounded" \
+  || not_ok "2-thread bench JSON: $(echo "$OUT" | head -5)"
 finish

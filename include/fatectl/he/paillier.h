@@ -70,6 +70,11 @@ struct Ciphertext {
   friend bool operator==(const Ciphertext& a, const Ciphertext& b) { return a.c == b.c; }
 };
 
+/// Which arithmetic the exponentiations of this process use: "avx512-ifma" (radix 2^52 on the
+/// vector units: decryption, the CRT lift and fixed-base tables) or "gmp" (mpn/mpz_powm). The
+/// CPU decides; FATECTL_HE_NO_IFMA=1 forces "gmp" (read once, at first use).
+const char* arithmetic_engine();
+
 /// How fresh randomness r^n is produced when encrypting or re-randomising.
 enum class Obfuscation {
   Textbook,   ///< r uniform in Z*_n, one full r^n mod n² (FATE's; rests on DCR only)
@@ -167,8 +172,8 @@ class PrivateKey {
   /// Decrypts into the signed band: (-max_int..max_int); throws Failed("overflow") in between.
   BigInt decrypt_signed(const Ciphertext& c) const;
   /// Encryption by the key holder through CRT (mod p², q²), same distribution as the public
-  /// key's mode: textbook r^n by two half-size powers (~3.7× faster), fixed-base h_s^a from
-  /// half-size tables (~1.4× faster).
+  /// key's mode: textbook r^n by two half-size powers, fixed-base h_s^a from tables mod p² and
+  /// q² (same exponent, both halves interleaved). Never slower than the public key's path.
   Ciphertext encrypt(const BigInt& m) const;
   Ciphertext encrypt(int64_t v) const;
 
