@@ -305,7 +305,7 @@ void bench_lr(const LrBenchOptions& o, GlobalOptions& g) {
   if (g.format() == output::Format::Table) {
     std::printf("hetero LR, %s, %u-bit key (%s), %s threads: %.3f s per epoch over %zu epochs (total %.2f s, train AUC %s)\n",
                 shape.c_str(), o.bits, o.obfuscation.c_str(), root["threads"].Scalar().c_str(), per_epoch, epoch_s.size(),
-                total, root["train_auc"].Scalar().c_str());
+                total, fmt_num(root["train_auc"].as<double>(), 4).c_str());
     std::printf("CPU time, all parties: %.2f s over %.2f s wall (%.2f cores used on average)\n", cpu_total, total,
                 total > 0 ? cpu_total / total : 0.0);
     std::fputs(t.render().c_str(), stdout);
