@@ -3,7 +3,8 @@
 # Kubernetes API emulator: `fatectl cluster install` of an nginx exchange, then
 # `exchange route list|add|remove --release` -- each change applied, the mounted route table
 # checked through exec, the nginx pods restarted after a removal, and a new revision recorded.
-# Also: -f --apply records into an existing release; failures record nothing.
+# Also: -f --apply records into an existing release; failures record nothing; API calls and exec
+# through an HTTP CONNECT proxy (kubeconfig proxy-url, tests/lib/connect_proxy.py).
 set -euo pipefail
 . "$(dirname "$0")/../lib/assert.sh"
 SRC=${FATECTL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -109,6 +110,29 @@ expect_rc 0 "dry run --release" -- "$FATECTL" exchange route add --release fate-
   --proxy 192.168.13.1:30133:30138 --dry-run
 expect_contains "dry run" "dry run says so"
 [ "$(revisions)" = 5 ] && ok "dry run records nothing" || not_ok "history after dry run: $(revisions)"
+# ---- through an HTTP CONNECT proxy (kubeconfig proxy-url): API calls and pod exec ----------------
+/usr/bin/python3 "$SRC/tests/lib/connect_proxy.py" "$W/proxy.log" "$W/proxy.port" &
+PIDS+=($!)
+for i in $(seq 1 50); do [ -s "$W/proxy.port" ] && break; sleep 0.1; done
+/usr/bin/python3 - "$E/kubeconfig" "$W/proxied.kubeconfig" "http://127.0.0.1:$(cat "$W/proxy.port")" <<'PY'
+import sys, yaml
+kc = yaml.safe_load(open(sys.argv[1]))
+for c in kc["clusters"]:
+    c["cluster"]["proxy-url"] = sys.argv[3]
+yaml.safe_dump(kc, open(sys.argv[2], "w"))
+PY
+API=$(sed -n 's#.*server: https://\(127.0.0.1:[0-9]*\).*#\1#p' "$W/proxied.kubeconfig" | head -1)
+expect_rc 0 "reload --release through proxy-url" -- "$FATECTL" --kubeconfig "$W/proxied.kubeconfig" exchange reload \
+  --release fate-exchange --timeout 20s --poll 200ms
+expect_contains "re-reads it every 5s" "the pod's file was read through exec"
+N=$(grep -c "^CONNECT $API\$" "$W/proxy.log" 2>/dev/null || true)
+[ "${N:-0}" -ge 2 ] && ok "API calls and the exec WebSocket went through the proxy ($N tunnels to $API)" \
+  || not_ok "proxy log: $(cat "$W/proxy.log" 2>/dev/null)"
+kubectl --kubeconfig "$W/proxied.kubeconfig" -n fate-exchange get cm nginx-config >/dev/null \
+  && ok "kubectl accepts the same proxied kubeconfig" || not_ok "kubectl with proxy-url"
+sed -i "s#proxy-url: http://127.0.0.1:[0-9]*#proxy-url: http://127.0.0.1:9#" "$W/proxied.kubeconfig"
+expect_rc 3 "a proxy that is down -> exit 3" -- "$FATECTL" --kubeconfig "$W/proxied.kubeconfig" exchange route list --release fate-exchange
+
 expect_rc 2 "-f and --release together -> exit 2" -- "$FATECTL" exchange route list -f "$SPEC" --release fate-exchange
 expect_rc 2 "neither -f nor --release -> exit 2" -- "$FATECTL" exchange route list
 expect_rc 1 "unknown release -> exit 1" -- "$FATECTL" exchange route list --release nope -n fate-exchange
