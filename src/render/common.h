@@ -169,6 +169,9 @@ void render_pulsar16(Ctx& c);
 /// ConfigMap pulsar-config and Services pulsar (and pulsar-public-tls) from `f` (pulsar.cc;
 /// the same in every chart generation).
 void pulsar_config_and_services(Ctx& c, const std::string& f);
+/// With pulsar.exchange the broker serves TLS from the user-provided Secret pulsar-cert, mounted
+/// at /opt/pulsar/certs/ of container `ctr` of workload `w` (pulsar.cc).
+void mount_pulsar_cert(YAML::Node w, YAML::Node ctr);
 /// ConfigMaps pulsar-route-table and rabbitmq-route-table of the FATE Flow pod from `f`
 /// (fateflow.cc; every generation).
 void route_table_configs(Ctx& c, const std::string& f);     // v16_spark.cc
@@ -176,6 +179,9 @@ void route_table_configs(Ctx& c, const std::string& f);     // v16_spark.cc
 // ---- generated config files (config_files.cc) ---------------------------------------------
 std::string service_conf_yaml(const Ctx& c);
 std::string eggroll_properties(const Ctx& c);
+/// eggroll.properties text `t` with rollsite.polling (client or server) switched on after the
+/// `# polling` line (every 1.x generation).
+std::string set_polling_properties(const Ctx& c, std::string t);
 std::string rollsite_route_table_json(const Ctx& c, bool exchange_chart);
 std::string nginx_route_table_yaml(const Ctx& c, bool exchange_chart);
 std::string pulsar_route_table_yaml(const Ctx& c);

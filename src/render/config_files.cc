@@ -158,6 +158,10 @@ std::string eggroll_properties(const Ctx& c) {
   t = set_property(t, "eggroll.session.processors.per.node", spn.empty() ? "2" : spn);
   t = set_property(t, "eggroll.rollsite.coordinator", c.party_name);
   t = set_property(t, "eggroll.rollsite.party.id", c.party_id);
+  return set_polling_properties(c, t);
+}
+
+std::string set_polling_properties(const Ctx& c, std::string t) {
   if (c.flag({"rollsite", "polling", "enabled"})) {
     std::string type = c.str({"rollsite", "polling", "type"});
     if (type == "client") t = set_property(t, "eggroll.rollsite.polling.client.enabled", "true", "# polling");

@@ -102,17 +102,7 @@ std::string eggroll_properties_v16(const Ctx& c, const std::string& processors, 
     if (p != std::string::npos) t.erase(p);
     return t;
   }
-  if (c.flag({"rollsite", "polling", "enabled"})) {
-    std::string type = c.str({"rollsite", "polling", "type"});
-    if (type == "client") t = set_property(t, "eggroll.rollsite.polling.client.enabled", "true", "# polling");
-    if (type == "server") {
-      t = set_property(t, "eggroll.rollsite.polling.server.enabled", "true", "# polling");
-      t = set_property(t, "eggroll.rollsite.polling.concurrency",
-                       std::to_string(c.num({"rollsite", "polling", "concurrency"}, 50)),
-                       "eggroll.rollsite.polling.server.enabled=true");
-    }
-  }
-  return t;
+  return set_polling_properties(c, t);
 }
 
 std::string mysql_init_sql_v16(const Ctx& c) {

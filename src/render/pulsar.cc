@@ -6,6 +6,17 @@
 
 namespace fatectl::render::detail {
 
+void mount_pulsar_cert(YAML::Node dep, YAML::Node ctr) {
+  YAML::Node m(YAML::NodeType::Map);
+  m["mountPath"] = "/opt/pulsar/certs/";
+  m["name"] = "pulsar-cert";
+  ctr["volumeMounts"].push_back(m);
+  YAML::Node v(YAML::NodeType::Map);
+  v["name"] = "pulsar-cert";
+  v["secret"]["secretName"] = "pulsar-cert";
+  dep["spec"]["template"]["spec"]["volumes"].push_back(v);
+}
+
 void pulsar_config_and_services(Ctx& c, const std::string& f) {
   YAML::Node cm = c.base(f, "ConfigMap", "pulsar-config");
   Ctx::set_data(cm, "standalone.conf", pulsar_standalone_conf(c));
@@ -40,16 +51,7 @@ void render_pulsar(Ctx& c) {
     ctr["env"] = e;
   }
   c.probes(ctr, "tcp", exchange ? 8081 : 8080);
-  if (exchange) {
-    YAML::Node m(YAML::NodeType::Map);
-    m["mountPath"] = "/opt/pulsar/certs/";
-    m["name"] = "pulsar-cert";
-    ctr["volumeMounts"].push_back(m);
-    YAML::Node v(YAML::NodeType::Map);
-    v["name"] = "pulsar-cert";
-    v["secret"]["secretName"] = "pulsar-cert";
-    sts["spec"]["template"]["spec"]["volumes"].push_back(v);
-  }
+  if (exchange) mount_pulsar_cert(sts, ctr);
   c.data_volume(sts, "pulsar-data", "pulsar", {"pulsar"}, "", "pulsar-data");
   c.add("pulsar", sts, "pulsar");
   render_ingress(c, "pulsar", "pulsar", "pulsar", 8080);

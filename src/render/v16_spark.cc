@@ -44,17 +44,6 @@ void delete_lost_found(Ctx& c, YAML::Node nn) {
   nn["spec"]["template"]["spec"]["initContainers"].push_back(init);
 }
 
-// With pulsar.exchange the broker serves TLS from the user-provided Secret pulsar-cert
-void mount_pulsar_cert(YAML::Node dep, YAML::Node ctr) {
-  YAML::Node m(YAML::NodeType::Map);
-  m["mountPath"] = "/opt/pulsar/certs/";
-  m["name"] = "pulsar-cert";
-  ctr["volumeMounts"].push_back(m);
-  YAML::Node v(YAML::NodeType::Map);
-  v["name"] = "pulsar-cert";
-  v["secret"]["secretName"] = "pulsar-cert";
-  dep["spec"]["template"]["spec"]["volumes"].push_back(v);
-}
 
 }  // namespace
 
