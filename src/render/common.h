@@ -174,7 +174,9 @@ void pulsar_config_and_services(Ctx& c, const std::string& f);
 void mount_pulsar_cert(YAML::Node w, YAML::Node ctr);
 /// ConfigMaps pulsar-route-table and rabbitmq-route-table of the FATE Flow pod from `f`
 /// (fateflow.cc; every generation).
-void route_table_configs(Ctx& c, const std::string& f);     // v16_spark.cc
+void route_table_configs(Ctx& c, const std::string& f);
+/// Services fateflow (headless) and fateflow-client of the FATE Flow pod (fateflow.cc).
+void fateflow_services(Ctx& c, const std::string& f);     // v16_spark.cc
 
 // ---- generated config files (config_files.cc) ---------------------------------------------
 std::string service_conf_yaml(const Ctx& c);

@@ -16,6 +16,17 @@ void route_table_configs(Ctx& c, const std::string& f) {
   c.add("python", rrt, "python");
 }
 
+void fateflow_services(Ctx& c, const std::string& f) {
+  YAML::Node headless = c.base(f, "Service", "fateflow");
+  headless["spec"]["selector"] = c.match_labels("python");
+  c.add("python", headless, "fateflow");
+  YAML::Node client = c.base(f, "Service", "fateflow-client");
+  c.service(client, c.str({"python", "type"}, "ClusterIP"), {{"tcp-grpc", "grpcNodePort"}, {"tcp-http", "httpNodePort"}},
+            {"python"});
+  client["spec"]["selector"] = c.match_labels("python");
+  c.add("python", client, "fateflow");
+}
+
 void render_python(Ctx& c) {
   const std::string f = c.manifests + "/python.yaml";
 
@@ -25,15 +36,7 @@ void render_python(Ctx& c) {
   c.add("python", cm, "python");
   route_table_configs(c, f);
 
-  YAML::Node headless = c.base(f, "Service", "fateflow");
-  headless["spec"]["selector"] = c.match_labels("python");
-  c.add("python", headless, "fateflow");
-
-  YAML::Node client = c.base(f, "Service", "fateflow-client");
-  c.service(client, c.str({"python", "type"}, "ClusterIP"), {{"tcp-grpc", "grpcNodePort"}, {"tcp-http", "httpNodePort"}},
-            {"python"});
-  client["spec"]["selector"] = c.match_labels("python");
-  c.add("python", client, "fateflow");
+  fateflow_services(c, f);
 
   // Spark driver ports, exposed when the driver is reached from outside the pod network
   std::vector<long> driver_ports;

@@ -79,14 +79,7 @@ std::vector<long> spark_driver_service(Ctx& c, const std::string& f) {
 }
 
 void python_services(Ctx& c, const std::string& f) {
-  YAML::Node flow = c.base(f, "Service", "fateflow");
-  flow["spec"]["selector"] = c.match_labels("python");
-  c.add("python", flow, "fateflow");
-  YAML::Node client = c.base(f, "Service", "fateflow-client");
-  c.service(client, c.str({"python", "type"}, "ClusterIP"), {{"tcp-grpc", "grpcNodePort"}, {"tcp-http", "httpNodePort"}},
-            {"python"});
-  client["spec"]["selector"] = c.match_labels("python");
-  c.add("python", client, "fateflow");
+  fateflow_services(c, f);
   if (!c.has_module("fateboard")) return;
   YAML::Node board = c.base(f, "Service", "fateboard");
   c.service(board, c.str({"fateboard", "type"}, "ClusterIP"), {}, {"fateboard"});
