@@ -610,20 +610,19 @@ void Ifma52::powm2(mpz_ptr out1, mpz_srcptr b1, mpz_srcptr e1, const Ifma52& m1,
   m2.from_mont(out2, acc2);
 }
 
+unsigned fixed_base_window(unsigned max_bits, size_t entry_bytes, size_t memory_budget) {
+  for (unsigned w = 9; w > 1; --w) {
+    size_t windows = (max_bits + w - 1) / w;
+    if (windows * ((size_t(1) << w) - 1) * entry_bytes <= memory_budget) return w;
+  }
+  return 1;
+}
+
 Ifma52FixedBase::Ifma52FixedBase(mpz_srcptr base, mpz_srcptr modulus, unsigned max_bits, unsigned window,
                                  size_t memory_budget, ThreadPool* pool)
     : mod_(modulus), max_bits_(std::max(1u, max_bits)) {
   const size_t D = mod_.digits();
-  if (window == 0) {
-    window = 1;
-    for (unsigned w = 9; w >= 1; --w) {
-      size_t windows = (max_bits_ + w - 1) / w;
-      if (windows * ((size_t(1) << w) - 1) * D * sizeof(uint64_t) <= memory_budget || w == 1) {
-        window = w;
-        break;
-      }
-    }
-  }
+  if (window == 0) window = fixed_base_window(max_bits_, D * sizeof(uint64_t), memory_budget);
   w_ = std::min(window, 16u);
   windows_ = (max_bits_ + w_ - 1) / w_;
   per_ = (size_t(1) << w_) - 1;

@@ -92,6 +92,10 @@ class Ifma52 {
   friend class Ifma52FixedBase;
 };
 
+/// The widest window (≤ 9 bits) whose fixed-base table — ceil(max_bits/w)·(2^w − 1) entries of
+/// `entry_bytes` — fits `memory_budget`; 1 when none does.
+unsigned fixed_base_window(unsigned max_bits, size_t entry_bytes, size_t memory_budget);
+
 /// g^e mod N for a fixed g from a windowed table in radix 2^52: entry(i, d) = g^(d·2^(w·i))
 /// (Montgomery form), so a power costs at most ceil(max_bits/w) products and no squarings.
 class Ifma52FixedBase {

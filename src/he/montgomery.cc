@@ -252,16 +252,7 @@ FixedBaseTable::FixedBaseTable(mpz_srcptr base, mpz_srcptr modulus, unsigned max
     return;
   }
   const size_t k = mont_.limbs();
-  if (window == 0) {
-    window = 1;
-    for (unsigned w = 9; w >= 1; --w) {
-      size_t windows = (max_bits_ + w - 1) / w;
-      if (windows * ((size_t(1) << w) - 1) * k * sizeof(mp_limb_t) <= memory_budget || w == 1) {
-        window = w;
-        break;
-      }
-    }
-  }
+  if (window == 0) window = fixed_base_window(max_bits_, k * sizeof(mp_limb_t), memory_budget);
   w_ = std::min(window, 16u);
   windows_ = (max_bits_ + w_ - 1) / w_;
   const size_t per = (size_t(1) << w_) - 1;
