@@ -6,6 +6,7 @@
 # Backend A and B are openssl s_server endpoints standing for party 10000's Pulsar TLS port.
 set -euo pipefail
 . "$(dirname "$0")/../lib/assert.sh"
+. "$(dirname "$0")/../lib/ats.sh"
 SRC=${FATECTL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 W=$(mktemp -d "${TMPDIR:-/tmp}/exchange_reload.XXXXXX")
 A=$W/ats; E=$W/emu
@@ -71,23 +72,8 @@ expect_rc 0 "certs exchange --apply" -- "$FATECTL" certs exchange --domain fate.
 kubectl -n fate-10000 get secret pulsar-cert -o jsonpath='{.data.broker\.key-pk8\.pem}' | base64 -d | grep -q "BEGIN PRIVATE KEY" \
   && ok "pulsar-cert applied in fate-10000" || not_ok "pulsar-cert applied"
 mkdir -p "$A"/{etc/sni,run,log,cache,var,proxy}
-cp -r /etc/trafficserver/. "$A/etc/"
+ats_runroot "$A"
 cp "$W/certs/proxy.crt" "$A/proxy/proxy.cert.pem"; cp "$W/certs/proxy.key" "$A/proxy/proxy.key.pem"; cp "$W/certs/ca.crt" "$A/proxy/ca.cert.pem"
-cat > "$A/runroot.yaml" <<YAML
-prefix: $A
-exec_prefix: /usr
-bindir: /usr/bin
-sbindir: /usr/sbin
-sysconfdir: $A/etc
-datadir: $A/cache
-includedir: /usr/include
-libdir: /usr/lib/trafficserver
-libexecdir: /usr/lib/trafficserver/modules
-localstatedir: $A/var
-runtimedir: $A/run
-logdir: $A/log
-cachedir: $A/cache
-YAML
 kubectl -n fate-exchange get cm traffic-server-config -o jsonpath='{.data.records\.config}' > "$W/records.rendered"
 kubectl -n fate-exchange get cm traffic-server-config -o jsonpath='{.data.ssl_multicert\.config}' > "$A/etc/ssl_multicert.config"
 grep -q "connect_ports STRING 443 6650-6700 30000-33000" "$W/records.rendered" && ok "rendered records.config has the chart's connect_ports" || not_ok "rendered connect_ports: $(cat "$W/records.rendered")"

@@ -7,6 +7,7 @@
 # Only the paths and the listening port differ from the pod (a private runroot, no root ports).
 set -euo pipefail
 source "$(dirname "$0")/../lib/assert.sh"
+source "$(dirname "$0")/../lib/ats.sh"
 command -v traffic_manager >/dev/null || { echo "render_ats: traffic_manager not found (apt-get install trafficserver)"; exit 1; }
 
 W="$(mktemp -d)"
@@ -71,22 +72,7 @@ grep -q "connect_ports STRING 443 6650-6700 30000-33000 $OUT_PORT\$" "$W/rendere
 # subPath-mounted and where ATS looks for ssl_key_name by default; Debian's build looks in
 # /etc/trafficserver, so the test copy names that directory (private_key.path) explicitly.
 A="$W/ats"; mkdir -p "$A"/{etc/sni,run,log,cache,var,proxy}
-cp -r /etc/trafficserver/. "$A/etc/"
-cat > "$A/runroot.yaml" <<YAML
-prefix: $A
-exec_prefix: /usr
-bindir: /usr/bin
-sbindir: /usr/sbin
-sysconfdir: $A/etc
-datadir: $A/cache
-includedir: /usr/include
-libdir: /usr/lib/trafficserver
-libexecdir: /usr/lib/trafficserver/modules
-localstatedir: $A/var
-runtimedir: $A/run
-logdir: $A/log
-cachedir: $A/cache
-YAML
+ats_runroot "$A"
 # certificates as the Secret traffic-server-cert holds them: CA, proxy cert (/opt/proxy) and key
 # (subPath-mounted into the config dir); two backends standing in for the parties' Pulsar TLS ports
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=fate-ca" -keyout "$W/ca.key" -out "$A/proxy/ca.cert.pem" >/dev/null 2>&1

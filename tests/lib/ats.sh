@@ -1,6 +1,7 @@
 # A private Apache Traffic Server 9.2 (Debian's `trafficserver` package) for tests and benchmarks:
 # the Exchange's SNI tunnel (sni.yaml `tunnel_route`) without touching /etc or any system instance.
 # Source this file, then:
+#   ats_runroot DIR               only a private runroot (tests that bring their own records.config)
 #   ats_start DIR SNI_YAML        runroot under DIR, TLS port $ATS_PORT (picked if unset), started
 #                                 detached (setsid); waits until the port accepts connections
 #   ats_reload [SNI_YAML]         installs a new sni.yaml (if given), `traffic_ctl config reload`,
@@ -17,29 +18,36 @@ _ats_free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# ats_runroot DIR: a private runroot under DIR (etc/ seeded with Debian's defaults, run, log,
+# cache, var, and DIR/runroot.yaml pointing there) for `--run-root=DIR/runroot.yaml`.
+ats_runroot() {
+  local d="$1"
+  mkdir -p "$d"/{etc,run,log,cache,var}
+  cp -r /etc/trafficserver/. "$d/etc/"
+  cat > "$d/runroot.yaml" <<YAML
+prefix: $d
+exec_prefix: /usr
+bindir: /usr/bin
+sbindir: /usr/sbin
+sysconfdir: $d/etc
+datadir: $d/cache
+includedir: /usr/include
+libdir: /usr/lib/trafficserver
+libexecdir: /usr/lib/trafficserver/modules
+localstatedir: $d/var
+runtimedir: $d/run
+logdir: $d/log
+cachedir: $d/cache
+YAML
+}
+
 ats_start() {
   local dir="$1" sni="$2"
   command -v traffic_manager >/dev/null || { echo "ats_start: traffic_manager not found (apt-get install trafficserver)" >&2; return 1; }
   ATS_DIR="$(mkdir -p "$dir" && cd "$dir" && pwd)"
   ATS_PORT="${ATS_PORT:-$(_ats_free_port)}"
   local cports="${ATS_CONNECT_PORTS:-443 1024-65535}"
-  mkdir -p "$ATS_DIR"/{etc,run,log,cache,var}
-  cp -r /etc/trafficserver/. "$ATS_DIR/etc/"
-  cat > "$ATS_DIR/runroot.yaml" <<YAML
-prefix: $ATS_DIR
-exec_prefix: /usr
-bindir: /usr/bin
-sbindir: /usr/sbin
-sysconfdir: $ATS_DIR/etc
-datadir: $ATS_DIR/cache
-includedir: /usr/include
-libdir: /usr/lib/trafficserver
-libexecdir: /usr/lib/trafficserver/modules
-localstatedir: $ATS_DIR/var
-runtimedir: $ATS_DIR/run
-logdir: $ATS_DIR/log
-cachedir: $ATS_DIR/cache
-YAML
+  ats_runroot "$ATS_DIR"
   # ATS's own certificate: only seen by clients whose SNI has no tunnel route.
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=exchange-ats" \
     -keyout "$ATS_DIR/ats.key" -out "$ATS_DIR/ats.crt" >/dev/null 2>&1
