@@ -225,5 +225,10 @@ YAML::Node ip_port(const std::string& ip, long port);  ///< [{ip, port}]
 /// Adds `<partyId>: {default: [{ip, port}]}` to a rollsite/osx route table for each entry of a
 /// spec's partyList ({partyId, partyIp, partyPort}).
 void add_party_routes(YAML::Node rt, const YAML::Node& parties);
+/// This party's own entry in a rollsite route table: fateflow:9360 and rollsite:9370.
+void add_rollsite_self(const Ctx& c, YAML::Node rt);
+/// The route_table.json document of rollsite/OSX: {route_table, [self_party], permission
+/// default_allow}, as indented JSON ending in one newline.
+std::string route_table_json(const YAML::Node& rt, const std::string& self_party = "");
 
 }  // namespace fatectl::render::detail

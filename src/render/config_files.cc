@@ -202,12 +202,21 @@ std::string rollsite_route_table_json(const Ctx& c, bool exchange_chart) {
         rt[cl["partID"] ? cl["partID"].Scalar() : ""]["default"].push_back(e);
       }
   }
+  add_rollsite_self(c, rt);
+  return route_table_json(rt);
+}
+
+void add_rollsite_self(const Ctx& c, YAML::Node rt) {
   YAML::Node self(YAML::NodeType::Map);
   self["fateflow"] = ip_port("fateflow", 9360);
   self["default"] = ip_port("rollsite", 9370);
   rt[c.party_id] = self;
+}
+
+std::string route_table_json(const YAML::Node& rt, const std::string& self_party) {
   YAML::Node doc(YAML::NodeType::Map);
   doc["route_table"] = rt;
+  if (!self_party.empty()) doc["self_party"].push_back(yaml::str(self_party));
   doc["permission"]["default_allow"] = true;
   std::string json = yaml::to_json(doc, true);
   while (!json.empty() && json.back() == '\n') json.pop_back();

@@ -86,15 +86,7 @@ std::string osx_route_table_json(const Ctx& c) {
   YAML::Node parties = c.at({"osx", "partyList"});
   add_party_routes(rt, parties);
   rt[c.party_id]["fateflow"] = ip_port("fateflow", 9360);
-  YAML::Node doc(YAML::NodeType::Map);
-  doc["route_table"] = rt;
-  YAML::Node self(YAML::NodeType::Sequence);
-  self.push_back(yaml::str(c.party_id));
-  doc["self_party"] = self;
-  doc["permission"]["default_allow"] = true;
-  std::string json = yaml::to_json(doc, true);
-  while (!json.empty() && json.back() == '\n') json.pop_back();
-  return json + "\n";
+  return route_table_json(rt, c.party_id);
 }
 
 // broker.properties of OSX. The chart writes `self.party=9999` for every party; fatectl writes

@@ -12,18 +12,12 @@ const char* kFile = "common/lbrollsite.yaml";
 
 // Unknown traffic goes to the local nginx (exchange:9390); partyList entries and this party's
 // own fateflow/rollsite as with plain rollsite.
-std::string route_table_json(const Ctx& c) {
+std::string lb_route_table(const Ctx& c) {
   YAML::Node rt(YAML::NodeType::Map);
   rt["default"]["default"] = ip_port("exchange", 9390);
   add_party_routes(rt, c.at({"rollsite", "partyList"}));
-  YAML::Node self(YAML::NodeType::Map);
-  self["fateflow"] = ip_port("fateflow", 9360);
-  self["default"] = ip_port("rollsite", 9370);
-  rt[c.party_id] = self;
-  YAML::Node doc(YAML::NodeType::Map);
-  doc["route_table"] = rt;
-  doc["permission"]["default_allow"] = true;
-  return yaml::to_json(doc, true);
+  add_rollsite_self(c, rt);
+  return route_table_json(rt);
 }
 
 // Replaces the line starting with `key` (after indentation) by `line`, keeping the indentation.
@@ -51,7 +45,7 @@ std::string nginx_conf(const Ctx& c) {
 
 void render_lbrollsite(Ctx& c) {
   YAML::Node cm = c.base(kFile, "ConfigMap", "rollsite-config");
-  Ctx::set_data(cm, "route_table.json", route_table_json(c));
+  Ctx::set_data(cm, "route_table.json", lb_route_table(c));
   Ctx::set_data(cm, "nginx.conf", nginx_conf(c));
   c.add("lbrollsite", cm, "rollsite");
 
