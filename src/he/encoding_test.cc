@@ -8,20 +8,13 @@
 #include "fatectl/core/error.h"
 #include "fatectl/core/thread_pool.h"
 #include "fatectl/he/encoding.h"
+#include "he/test_keys.h"
 
 using namespace fatectl;
 using namespace fatectl::he;
 
 namespace {
-const KeyPair& keys() {
-  static KeyPair kp = [] {
-    KeyOptions o;
-    o.bits = 768;
-    o.allow_insecure = true;
-    return KeyPair::generate(o);
-  }();
-  return kp;
-}
+const KeyPair& keys() { return testing::test_keys(768); }
 }  // namespace
 
 TEST_CASE("scaled codec: round, decode, products at scale 2^46") {

@@ -10,21 +10,14 @@
 
 #include "fatectl/core/error.h"
 #include "fatectl/he/paillier.h"
+#include "he/test_keys.h"
 #include "he/detail.h"
 
 using namespace fatectl;
 using namespace fatectl::he;
 
 namespace {
-const KeyPair& keys() {
-  static KeyPair kp = [] {
-    KeyOptions o;
-    o.bits = 512;
-    o.allow_insecure = true;
-    return KeyPair::generate(o);
-  }();
-  return kp;
-}
+const KeyPair& keys() { return testing::test_keys(512); }
 
 struct TempDir {
   std::filesystem::path p;

@@ -8,20 +8,13 @@
 
 #include "fatectl/core/error.h"
 #include "fatectl/he/paillier.h"
+#include "he/test_keys.h"
 
 using namespace fatectl;
 using namespace fatectl::he;
 
 namespace {
-const KeyPair& keys() {
-  static KeyPair kp = [] {
-    KeyOptions o;
-    o.bits = 512;
-    o.allow_insecure = true;
-    return KeyPair::generate(o);
-  }();
-  return kp;
-}
+const KeyPair& keys() { return testing::test_keys(512); }
 size_t iterations(size_t dflt) {
   const char* e = std::getenv("FATECTL_FUZZ_ITERATIONS");
   return e ? std::strtoull(e, nullptr, 10) : dflt;
