@@ -321,6 +321,26 @@ Status recv_status(Party& p, long e) {
   return s;
 }
 
+// Guest and host at the end of an epoch: the weight change for the arbiter's weight_diff check
+// (masked gradients: only the parties know it), the arbiter's verdict, then checkpoint and report.
+// Returns whether training converged.
+bool end_epoch(Party& p, const LrParams& prm, long e, const std::vector<double>& w,
+               const std::vector<double>& delta_sum, const Optimizer& opt) {
+  if (prm.mask_gradients && prm.early_stop == EarlyStop::WeightDiff) {
+    double sq = 0;
+    for (double x : delta_sum) sq += x * x;
+    p.send(p.job.arbiter, E(e) + "/wdiff", WireWriter().f64(sq).take());
+  }
+  Status s = recv_status(p, e);
+  YAML::Node ck;
+  ck["weights"] = to_seq(w);
+  if (prm.mask_gradients) ck["optimizer"] = opt.state();
+  p.save_checkpoint(e + 1, ck);
+  p.report_epoch(e + 1, s.has_loss, s.loss, s.converged);
+  p.maybe_stop(e + 1);
+  return s.converged;
+}
+
 YAML::Node model_yaml(const MlJob& job, const std::string& role, long party, const std::vector<std::string>& names,
                       const std::vector<double>& w, bool intercept, long epochs, bool converged) {
   YAML::Node m;
@@ -574,19 +594,7 @@ void guest(Party& p) {
       for (size_t j = 0; j < nw; ++j) delta_sum[j] += delta[j];
       apply_update(w, delta, prm, e, icpt);
     }
-    if (prm.mask_gradients && prm.early_stop == EarlyStop::WeightDiff) {
-      double s = 0;
-      for (double x : delta_sum) s += x * x;
-      p.send(job.arbiter, E(e) + "/wdiff", WireWriter().f64(s).take());
-    }
-    Status s = recv_status(p, e);
-    converged = s.converged;
-    YAML::Node ck;
-    ck["weights"] = to_seq(w);
-    if (prm.mask_gradients) ck["optimizer"] = opt.state();
-    p.save_checkpoint(e + 1, ck);
-    p.report_epoch(e + 1, s.has_loss, s.loss, s.converged);
-    p.maybe_stop(e + 1);
+    converged = end_epoch(p, prm, e, w, delta_sum, opt);
   }
   // ---- evaluation: hosts send X_h·w_h in the clear (as FATE's predict does) ----
   auto scores_for = [&](const Dataset& data, const std::string& tag) {
@@ -759,19 +767,7 @@ void host(Party& p) {
       for (size_t j = 0; j < ch; ++j) delta_sum[j] += delta[j];
       apply_update(w, delta, prm, e, false);
     }
-    if (prm.mask_gradients && prm.early_stop == EarlyStop::WeightDiff) {
-      double s = 0;
-      for (double x : delta_sum) s += x * x;
-      p.send(job.arbiter, E(e) + "/wdiff", WireWriter().f64(s).take());
-    }
-    Status s = recv_status(p, e);
-    converged = s.converged;
-    YAML::Node ck;
-    ck["weights"] = to_seq(w);
-    if (prm.mask_gradients) ck["optimizer"] = opt.state();
-    p.save_checkpoint(e + 1, ck);
-    p.report_epoch(e + 1, s.has_loss, s.loss, s.converged);
-    p.maybe_stop(e + 1);
+    converged = end_epoch(p, prm, e, w, delta_sum, opt);
   }
   auto send_wx = [&](const Dataset& data, const std::string& tag) {
     std::vector<double> z(data.rows());
