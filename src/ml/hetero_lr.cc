@@ -1010,21 +1010,9 @@ void hetero_predict(Party& p, const std::string& model_dir) {
     for (size_t i = 0; i < z.size(); ++i) z[i] += v[i];
   }
   double thr = m["threshold"] ? m["threshold"].as<double>() : 0.5;
-  std::ostringstream out;
-  out << "id,label,score\n";
   std::vector<double> scores(z.size());
-  for (size_t i = 0; i < z.size(); ++i) {
-    scores[i] = sigmoid(z[i]);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.10g", scores[i]);
-    out << a.ids[i] << "," << (scores[i] > thr ? 1 : 0) << "," << buf << "\n";
-  }
-  p.write_file("predictions.csv", out.str());
-  if (a.has_labels()) {
-    YAML::Node metrics;
-    metrics["predict"] = evaluate(a.labels, scores, thr).to_yaml();
-    p.write_file("predict-metrics.json", yaml::to_json(metrics) + "\n");
-  }
+  for (size_t i = 0; i < z.size(); ++i) scores[i] = sigmoid(z[i]);
+  write_predictions(p, a.ids, scores, thr, a.labels);
   p.log("wrote predictions.csv (" + std::to_string(z.size()) + " rows)");
 }
 

@@ -300,20 +300,7 @@ void homo_predict(Party& p, const std::string& model_dir) {
   bool icpt = m["intercept"].IsDefined();
   if (icpt) w.push_back(std::strtod(m["intercept"].Scalar().c_str(), nullptr));
   double thr = m["threshold"] ? m["threshold"].as<double>() : 0.5;
-  auto sc = scores(d, w, icpt);
-  std::ostringstream out;
-  out << "id,label,score\n";
-  for (size_t i = 0; i < sc.size(); ++i) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.10g", sc[i]);
-    out << d.ids[i] << "," << (sc[i] > thr ? 1 : 0) << "," << buf << "\n";
-  }
-  p.write_file("predictions.csv", out.str());
-  if (d.has_labels()) {
-    YAML::Node metrics;
-    metrics["predict"] = evaluate(d.labels, sc, thr).to_yaml();
-    p.write_file("predict-metrics.json", yaml::to_json(metrics) + "\n");
-  }
+  write_predictions(p, d.ids, scores(d, w, icpt), thr, d.labels);
 }
 
 }  // namespace fatectl::ml::detail

@@ -3,6 +3,7 @@
 # the same seed and parameters: weights within 1e-4, AUC within 0.001, and (converged runs) AUC
 # within 0.01 of scikit-learn's exact logistic regression. Hetero with one and two hosts, masked
 # mini-batches with mask_gradients, homo with two and three clients, breast and default-credit.
+# Also `fatectl predict` on two of the trained models (tests/ml/check_predict.py).
 # Small on purpose: 1024-bit keys (insecure flag), few epochs, default-credit subsampled.
 set -u
 SRC=${FATECTL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -48,6 +49,20 @@ check() {  # name guest-id [--sklearn] [--process]
   fi
 }
 
+predict() {  # name guest-id [--process]: fatectl predict on the training output, checked independently
+  local name=$1 guest=$2 mode=--in-process
+  [ "${3:-}" = "--process" ] && mode=""
+  if ! "$BIN" predict --local $mode --job "$T/$name.yaml" --out "$T/out-$name" --run-dir "$T/run-$name-predict" \
+      >"$T/$name.predict.log" 2>&1; then
+    echo "FAIL $name predict: fatectl predict failed"; tail -20 "$T/$name.predict.log"; fail=$((fail+1)); return
+  fi
+  if $PY "$SRC/tests/ml/check_predict.py" "$T/$name.yaml" "$T/out-$name" "$guest" >"$T/$name.pcmp" 2>&1; then
+    echo "ok   $name predict: $(cat "$T/$name.pcmp")"; pass=$((pass+1))
+  else
+    echo "FAIL $name predict:"; cat "$T/$name.pcmp"; fail=$((fail+1))
+  fi
+}
+
 KEY="    encrypt_param: {key_length: 1024, allow_insecure_key_size: true}"
 
 # 1. hetero, one host, breast, full batch (FATE's benchmark settings), through separate processes
@@ -61,6 +76,7 @@ job hetero1 hetero_lr "$KEY
   - {id: 10000, role: host, listen: 127.0.0.1:0, data: $D/breast_hetero_host.csv}
   - {id: 10001, role: arbiter, listen: 127.0.0.1:0}"
 check hetero1 9999 --sklearn --process
+predict hetero1 9999 --process
 
 # 2. hetero, two hosts, breast (centralised path, weight_diff), random init, adagrad
 job hetero2 hetero_lr "$KEY
@@ -130,6 +146,7 @@ job homo_breast homo_lr "    alpha: 0.01
   - {id: 10000, role: host, listen: 127.0.0.1:0, data: $D/breast_homo_host.csv}
   - {id: 10001, role: arbiter, listen: 127.0.0.1:0}"
 check homo_breast 9999 --sklearn
+predict homo_breast 9999
 
 # 6. homo, default-credit, three clients (24,000 rows), shuffled mini-batches
 job homo_dc homo_lr "    alpha: 0.01
