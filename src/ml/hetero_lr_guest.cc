@@ -1,0 +1,297 @@
+// Hetero LR, the guest's training loop: labels and its own features; aligns ids with the hosts,
+// computes residuals, encrypts them for the hosts, sends its gradient to the arbiter, evaluates
+// and writes its model part. Message flow: docs/training.md.
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <optional>
+#include <span>
+#include <sstream>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "fatectl/core/error.h"
+#include "fatectl/core/thread_pool.h"
+#include "fatectl/core/yaml.h"
+#include "fatectl/he/paillier.h"
+#include "fatectl/ml/metrics.h"
+#include "fatectl/ml/optimizer.h"
+#include "fatectl/ml/rng.h"
+#include "fatectl/ml/wire.h"
+#include "hetero_lr_common.h"
+
+namespace fatectl::ml::detail::hlr {
+
+void guest(Party& p) {
+  const MlJob& job = p.job;
+  const LrParams& prm = job.params;
+  const int P = prm.floating_point_precision, S = P + kDBits;
+  Dataset raw = p.training_data();
+  std::optional<Dataset> vraw;
+  if (job.has_data(p.self, 1)) vraw = load_csv(job.data_spec(p.self, 1));
+  Dataset d = guest_intersect(p, raw, "train");
+  const size_t N = d.rows(), cg = d.cols();
+  const bool icpt = prm.fit_intercept;
+  const size_t nw = cg + (icpt ? 1 : 0);
+  const bool one_host = job.hosts.size() == 1;
+  const bool masked = masked_batches(prm, N);
+  const bool async = one_host && !masked;
+  const bool with_loss = one_host;
+
+  long have = p.opts.resume ? p.checkpoint_epochs() : 0;
+  Setup st = party_setup(p, have, cg);
+  const he::PublicKey& pk = st.pk;
+  std::vector<double> w;
+  Optimizer opt(prm);
+  if (st.start > 0) {
+    YAML::Node ck = p.load_checkpoint(st.start);
+    w = from_seq(ck["weights"]);
+    if (ck["optimizer"]) opt.load_state(ck["optimizer"]);
+    p.log("resumed after epoch " + std::to_string(st.start));
+  } else {
+    w = init_weights(prm, st.seed, "guest", nw);
+  }
+  std::vector<int64_t> xq = quantize(d, P);
+  std::vector<double> ypm(N);
+  for (size_t i = 0; i < N; ++i) ypm[i] = d.labels[i] == 1 ? 1.0 : -1.0;
+  const int64_t one_q = int64_t(1) << P;
+
+  long e = st.start;
+  bool converged = st.converged;
+  p.mark_loop_start();
+  for (; e < prm.max_iter && !converged; ++e) {
+    auto batches = plan_batches(prm, st.seed, e, N);
+    std::vector<std::vector<size_t>> lists;
+    {
+      WireWriter hw, aw;
+      hw.u64(batches.size());
+      aw.u64(batches.size());
+      for (size_t b = 0; b < batches.size(); ++b) {
+        lists.push_back(masked ? host_list(prm, st.seed, e, b, batches[b], N) : batches[b]);
+        hw.u64(batches[b].size());
+        hw.u64s(std::vector<uint64_t>(lists[b].begin(), lists[b].end()));
+        aw.u64(batches[b].size());
+      }
+      std::string hs = hw.take();
+      for (long h : job.hosts) p.send(h, E(e) + "/plan", hs);
+      p.send(job.arbiter, E(e) + "/plan", aw.take());
+    }
+    std::vector<double> delta_sum(nw, 0.0);
+    for (size_t b = 0; b < batches.size(); ++b) {
+      const auto& rows = batches[b];
+      const size_t n = rows.size();
+      std::vector<double> wx(n), hd(n);
+      std::vector<int64_t> hdq(n), wxq(n);
+      for (size_t i = 0; i < n; ++i) {
+        const double* x = d.row(rows[i]);
+        double s = icpt ? w[cg] : 0.0;
+        for (size_t j = 0; j < cg; ++j) s += x[j] * w[j];
+        wx[i] = s;
+        hd[i] = 0.25 * s - 0.5 * ypm[rows[i]];
+        hdq[i] = quant(hd[i], kDBits);
+        wxq[i] = quant(s, P);
+      }
+      // Kernel columns: coefficients, intercept (as the constant 1), then wx_g and y for the loss.
+      const size_t gcols = nw;
+      std::vector<Ciphertext> G;
+      std::optional<Ciphertext> K_wx, K_y;
+      auto build_x = [&](bool with_loss_cols) {
+        size_t cols = gcols + (with_loss_cols ? 2 : 0);
+        std::vector<int64_t> X(n * cols);
+        for (size_t i = 0; i < n; ++i) {
+          int64_t* o = X.data() + i * cols;
+          const int64_t* q = xq.data() + rows[i] * cg;
+          std::copy(q, q + cg, o);
+          if (icpt) o[cg] = one_q;
+          if (with_loss_cols) {
+            o[gcols] = wxq[i];
+            o[gcols + 1] = ypm[rows[i]] > 0 ? one_q : -one_q;
+          }
+        }
+        return std::make_pair(X, cols);
+      };
+      std::vector<Ciphertext> fw_real;  // [[fw_h]] on the batch rows (single host)
+      std::vector<BigInt> sq_parts;
+      if (async) {
+        std::vector<Ciphertext> hdc;
+        {
+          Party::Timer t{p, "encrypt"};
+          hdc = he::encrypt_batch(pk, std::span<const int64_t>(hdq), p.pool);
+        }
+        {
+          Party::Timer t{p, "serialize"};
+          std::string hb = pack_cts(pk, hdc);
+          hdc.clear();
+          p.send(job.hosts[0], EB(e, b) + "/hd", std::move(hb));
+        }
+        // The plaintext half while the host encrypts its forward values.
+        std::vector<int64_t> X;
+        size_t cols = 0;
+        std::vector<__int128> plain;
+        {
+          Party::Timer t{p, "plain"};
+          std::tie(X, cols) = build_x(with_loss);
+          plain = plain_products(X, cols, hdq, p.pool);
+        }
+        std::string fwb = p.recv(job.hosts[0], EB(e, b) + "/fw");
+        {
+          Party::Timer t{p, "serialize"};
+          fw_real = unpack_cts(pk, fwb, n, "fw");
+          fwb = std::string();
+        }
+        std::vector<Ciphertext> K;
+        {
+          Party::Timer t{p, "kernel"};
+          K = he::weighted_sums(pk, fw_real, X, cols, p.pool);
+        }
+        for (size_t j = 0; j < gcols; ++j) G.push_back(pk.add_plain(K[j], big_from_i128(plain[j])));
+        if (with_loss) {
+          K_wx = K[gcols];
+          K_y = K[gcols + 1];
+        }
+      } else {
+        const auto& list = lists[b];
+        std::unordered_map<size_t, size_t> pos;
+        for (size_t k = 0; k < list.size(); ++k) pos[list[k]] = k;
+        std::vector<Ciphertext> dcs(n);
+        for (size_t i = 0; i < n; ++i) dcs[i] = pk.encrypt_raw(BigInt(0L));
+        bool first = true;
+        for (long h : job.hosts) {
+          auto fw = unpack_cts(pk, p.recv(h, EB(e, b) + "/fw"), list.size(), "fw");
+          for (size_t i = 0; i < n; ++i) {
+            const Ciphertext& c = fw[pos.at(rows[i])];
+            if (first) dcs[i] = c;
+            else pk.add_inplace(dcs[i], c);
+          }
+          if (one_host) {
+            fw_real.resize(n);
+            for (size_t i = 0; i < n; ++i) fw_real[i] = fw[pos.at(rows[i])];
+          }
+          first = false;
+        }
+        p.pool.parallel_for(n, [&](size_t a, size_t z, unsigned) {
+          for (size_t i = a; i < z; ++i) dcs[i] = pk.add_plain(dcs[i], BigInt(static_cast<long>(hdq[i])));
+        });
+        {
+          Party::Timer t{p, "encrypt"};
+          he::rerandomize_batch(pk, dcs, p.pool);
+        }
+        // The hosts' view: [[d]] on real rows, fresh E(0) on decoys.
+        std::vector<Ciphertext> hv(list.size());
+        std::vector<int64_t> zeros(list.size() - n, 0);
+        std::vector<Ciphertext> zc;
+        {
+          Party::Timer t{p, "encrypt"};
+          zc = he::encrypt_batch(pk, std::span<const int64_t>(zeros), p.pool);
+        }
+        size_t zi = 0;
+        std::unordered_map<size_t, size_t> real_idx;
+        for (size_t i = 0; i < n; ++i) real_idx[rows[i]] = i;
+        for (size_t k = 0; k < list.size(); ++k) {
+          auto it = real_idx.find(list[k]);
+          hv[k] = it != real_idx.end() ? dcs[it->second] : zc[zi++];
+        }
+        std::string hvb = pack_cts(pk, hv);
+        for (long h : job.hosts) p.send(h, EB(e, b) + "/d", hvb);
+        auto [X, cols] = build_x(false);
+        {
+          Party::Timer t{p, "kernel"};
+          G = he::weighted_sums(pk, dcs, X, cols, p.pool);
+        }
+        if (with_loss) {
+          std::vector<int64_t> X2(n * 2);
+          for (size_t i = 0; i < n; ++i) {
+            X2[2 * i] = wxq[i];
+            X2[2 * i + 1] = ypm[rows[i]] > 0 ? one_q : -one_q;
+          }
+          Party::Timer t{p, "kernel"};
+          auto K = he::weighted_sums(pk, fw_real, X2, 2, p.pool);
+          K_wx = K[0];
+          K_y = K[1];
+        }
+      }
+      // L2 on the encrypted gradient: + n·α·coef at scale 2^S (the arbiter divides by n).
+      auto pg = penalty_gradient(w, prm, icpt);
+      for (size_t j = 0; j < cg; ++j)
+        if (pg[j] != 0) G[j] = pk.add_plain(G[j], big_from_double(static_cast<double>(n) * pg[j], S));
+      // Loss (single host): 8n·loss at scale 2^S, see docs/training.md.
+      std::optional<Ciphertext> L;
+      if (with_loss) {
+        WireReader r(p.recv(job.hosts[0], EB(e, b) + "/lossh"), "lossh");
+        auto sq = unpack_cts(pk, r.str(), static_cast<size_t>(-1), "lossh");
+        auto norm = unpack_cts(pk, r.str(), 1, "lossh");
+        r.done();
+        Ciphertext sqsum;
+        if (sq.size() == 1) sqsum = sq[0];
+        else {
+          const auto& list = lists[b];
+          std::unordered_set<size_t> real(rows.begin(), rows.end());
+          std::vector<Ciphertext> pick;
+          for (size_t k = 0; k < list.size(); ++k)
+            if (real.count(list[k])) pick.push_back(sq[k]);
+          sqsum = pk.sum(pick);
+        }
+        double sy = 0, s2 = 0;
+        for (size_t i = 0; i < n; ++i) {
+          sy += ypm[rows[i]] * wx[i];
+          s2 += wx[i] * wx[i];
+        }
+        double nd = static_cast<double>(n);
+        double plain = 8 * nd * std::log(2.0) - 4 * sy + s2 + 8 * nd * penalty_value(w, prm, icpt);
+        Ciphertext c = pk.encrypt_raw(he::to_plaintext(pk, big_from_double(plain, S)));
+        pk.add_inplace(c, pk.mul_scalar(*K_y, int64_t(-16)));
+        pk.add_inplace(c, pk.mul_scalar(*K_wx, int64_t(8)));
+        pk.add_inplace(c, sqsum);
+        pk.add_inplace(c, pk.mul_scalar(norm[0], static_cast<int64_t>(8 * n)));
+        L = c;
+      }
+      auto res = exchange_gradient(p, pk, e, b, std::move(G), n, L ? &*L : nullptr, S);
+      std::vector<double> delta = res.is_delta ? res.values : opt.step(res.values, e);
+      for (size_t j = 0; j < nw; ++j) delta_sum[j] += delta[j];
+      apply_update(w, delta, prm, e, icpt);
+    }
+    converged = end_epoch(p, prm, e, w, delta_sum, opt);
+  }
+  // ---- evaluation: hosts send X_h·w_h in the clear (as FATE's predict does) ----
+  auto scores_for = [&](const Dataset& data, const std::string& tag) {
+    std::vector<double> z(data.rows());
+    for (size_t i = 0; i < data.rows(); ++i) {
+      double s = icpt ? w[cg] : 0.0;
+      const double* x = data.row(i);
+      for (size_t j = 0; j < cg; ++j) s += x[j] * w[j];
+      z[i] = s;
+    }
+    for (long h : job.hosts) {
+      WireReader r(p.recv(h, "hlr/" + tag + "/wx"), "wx");
+      auto v = r.f64s();
+      if (v.size() != z.size()) throw failed("host " + std::to_string(h) + " sent the wrong number of scores");
+      for (size_t i = 0; i < z.size(); ++i) z[i] += v[i];
+    }
+    for (auto& x : z) x = sigmoid(x);
+    return z;
+  };
+  YAML::Node metrics;
+  metrics["job"] = yaml::str(job.id);
+  metrics["epochs"] = e;
+  metrics["converged"] = converged;
+  auto tr = scores_for(d, "train");
+  metrics["train"] = evaluate(d.labels, tr, prm.threshold).to_yaml();
+  for (long h : job.hosts) p.send(h, "hlr/eval/validate", WireWriter().u64(vraw ? 1 : 0).take());
+  if (vraw) {
+    Dataset v = guest_intersect(p, *vraw, "validate");
+    auto vs = scores_for(v, "validate");
+    metrics["validate"] = evaluate(v.labels, vs, prm.threshold).to_yaml();
+  }
+  p.write_file("model.json", yaml::to_json(model_yaml(job, "guest", p.self, d.feature_names, w, icpt, e, converged)) + "\n");
+  p.write_file("metrics.json", yaml::to_json(metrics) + "\n");
+  p.write_timings();
+  p.log("done: train AUC " + std::to_string(metrics["train"]["auc"].as<double>()));
+}
+
+}  // namespace fatectl::ml::detail::hlr
