@@ -11,6 +11,8 @@
 // (server→client: last sequence number applied from this sender, in `seq`), DATA (one chunk of a
 // message; FIRST carries the message size in `total`, LAST closes it), ACK (cumulative `seq`),
 // ERROR (payload: why the receiver refuses; the sender fails instead of retrying).
+// Encoder and byte-fed decoder of this format: src/fed/frame.h; the implementation's files:
+// src/fed/tls_channel_impl.h.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
