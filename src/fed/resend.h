@@ -2,19 +2,45 @@
 // Retransmission state of the TLS channel, private to fed/ and free of sockets: the sender's
 // queue of unacknowledged frames (sequence numbers, window, cumulative acknowledgement, where
 // to resume after a reconnect) and the receiver's record of one sending peer (last frame
-// applied, so a resent frame is recognised and dropped, and the message being assembled).
+// applied, so a resent frame is recognised and dropped) with the message being assembled,
+// which holds the bytes that arrived, never a size a peer declared.
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace fatectl::fed {
 
-/// One message being received (assembled in place, once).
+/// Bytes of a message held in blocks of at most kBlockBytes. Blocks are allocated as bytes
+/// arrive (sized by what is still to come, capped at kBlockBytes), so a size declared by a peer
+/// is never allocated up front; a published block never moves or changes (std::deque keeps
+/// references to its elements valid while more are appended).
+constexpr std::size_t kBlockBytes = 64 << 10;
+
+/// The payload of the DATA frame being read, kept by the connection until the frame is complete.
+struct FramePayload {
+  std::deque<std::string> blocks;
+  std::uint64_t size = 0;
+  /// Appends `piece`; `left` is how many bytes of the frame are still to come, `piece` included.
+  void append(std::string_view piece, std::uint64_t left);
+  void clear() { blocks.clear(); size = 0; }
+};
+
+/// One message being received. It holds what arrived, never what the sender declared: the
+/// payloads of its applied frames, in order (a first frame that claims a huge message costs only
+/// its own bytes). The channel's lock guards it; a reader may use a block outside the lock.
 struct Incoming {
-  std::string data;
-  std::uint64_t total = 0, received = 0;
+  std::deque<std::string> blocks;
+  std::uint64_t total = 0, received = 0;  ///< declared size (checked against a limit) and bytes applied
   bool complete = false, claimed = false;
+
+  /// Applies a complete frame's payload.
+  void add(FramePayload&& p);
+  /// The whole message in one string: the single block moved, or the blocks joined (each freed
+  /// once copied). Leaves the message empty.
+  std::string take_all();
 };
 
 /// What a receiver remembers about one sending peer across connections.

@@ -181,7 +181,8 @@ Bytes TlsChannel::recv(long from, const std::string& name, std::chrono::millisec
   std::unique_lock<std::mutex> l(m.mu);
   auto inc = m.wait_message(from, name, timeout, true, l);
   m.pop(from, name);
-  return std::move(inc->data);
+  l.unlock();
+  return inc->take_all();
 }
 
 std::uint64_t TlsChannel::recv_stream(long from, const std::string& name, std::chrono::milliseconds timeout,
@@ -192,6 +193,7 @@ std::uint64_t TlsChannel::recv_stream(long from, const std::string& name, std::c
   auto inc = m.wait_message(from, name, timeout, false, l);
   inc->claimed = true;
   std::uint64_t done = 0;
+  size_t next = 0;  // the next block to hand over
   try {
     for (;;) {
       if (done == inc->total && inc->complete) break;
@@ -199,13 +201,18 @@ std::uint64_t TlsChannel::recv_stream(long from, const std::string& name, std::c
         throw timed_out(m.who() + ": message '" + name + "' from party " + std::to_string(from) + " stalled at " +
                         std::to_string(done) + " of " + std::to_string(inc->total) + " bytes for " + format_duration(timeout));
       if (inc->received == done) throw failed(m.who() + ": channel closed while receiving '" + name + "'");
+      // Published blocks never move or change, so they are read outside the lock.
+      std::vector<const std::string*> ready;
+      for (; next < inc->blocks.size(); ++next) ready.push_back(&inc->blocks[next]);
       std::uint64_t upto = inc->received;
       l.unlock();
-      consume(std::string_view(inc->data.data() + done, upto - done));
+      for (const std::string* b : ready)
+        if (!b->empty()) consume(std::string_view(*b));
       l.lock();
       done = upto;
     }
   } catch (...) {
+    if (!l.owns_lock()) l.lock();
     inc->claimed = false;
     throw;
   }

@@ -5,8 +5,11 @@
 #include <doctest/doctest.h>
 #include <openssl/evp.h>
 
+#include <cstring>
+#include <stdexcept>
 #include <thread>
 
+#include "../../tests/fed/alloc_probe.h"
 #include "../../tests/fed/fed_test_util.h"
 #include "fatectl/core/error.h"
 #include "fatectl/fed/program.h"
@@ -173,6 +176,37 @@ TEST_CASE("a frame over the receiver's size limit is refused") {
   co.transport.max_message_bytes = 1000;
   TlsChannel c(co);
   CHECK(error_of([&] { c.send(10000, "huge", std::string(1001, 'h')); }).find("over the limit of 1000") != std::string::npos);
+}
+
+TEST_CASE("a message's declared size is checked against the receiver's limit and not allocated before its bytes arrive") {
+  TempDir t;
+  make_pki(t.path, {9999, 10000});
+  auto bo = options(10000, t.path, {9999, 10000});
+  bo.transport.max_message_bytes = 3ull << 30;
+  TlsChannel b(bo);
+  TlsChannel a(options(9999, t.path, {9999, 10000}));  // its own limit: the default 4 GiB
+  mesh({&a, &b});
+  // Over the receiver's limit: refused on the first frame, whatever arrives after it.
+  std::string err = error_of([&] {
+    a.send_stream(10000, "over", (3ull << 30) + 1, [](char* dst, size_t n) { std::memset(dst, 'o', n); });
+    a.flush(10s);
+  });
+  CHECK(err.find("sent a message of 3221225473 bytes, over this party's limit of 3221225472 (transport.maxMessageBytes)") !=
+        std::string::npos);
+  // Within the limit, a first frame that declares 3 GiB and brings 1 MiB (the sender stops
+  // there): the receiver holds what arrived, not what was declared.
+  TlsChannel c(options(9999, t.path, {9999, 10000}));
+  c.set_route(10000, direct(10000, b.listen_port()));
+  fatectl::fed::testutil::AllocationProbe probe;
+  int fills = 0;
+  CHECK_THROWS(c.send_stream(10000, "declared", 3ull << 30, [&](char* dst, size_t n) {
+    if (fills++ > 0) throw std::runtime_error("the sender stops after one frame");
+    std::memset(dst, 'd', n);
+  }));
+  for (int i = 0; i < 200 && b.stats().frames_received < 1; ++i) std::this_thread::sleep_for(50ms);
+  CHECK(b.stats().frames_received == 1);
+  CHECK(error_of([&] { b.recv(9999, "declared", 100ms); }).find("(1048576 of 3221225472 bytes arrived)") != std::string::npos);
+  CHECK(probe.largest() < (64u << 20));
 }
 
 TEST_CASE("connections cut mid-stream reconnect and lose or duplicate nothing") {

@@ -184,11 +184,11 @@ void TlsChannel::Impl::receive_loop(SSL* ssl, int fd, FrameReader& rd, long peer
                                     const std::string& addr) {
   const std::string from = "party " + std::to_string(peer);
   FrameHeader h;
-  char* dst = nullptr;
   size_t pgot = 0;
   bool dup = false;
   std::shared_ptr<Incoming> fresh;  // a FIRST frame's message, published once its chunk is in
   std::shared_ptr<Incoming> cur;
+  FramePayload payload;             // the current frame's payload as it arrives
   std::string ack;
   size_t ack_off = 0;
   std::uint64_t acked_sent = 0;
@@ -209,7 +209,7 @@ void TlsChannel::Impl::receive_loop(SSL* ssl, int fd, FrameReader& rd, long peer
         cur = fresh;
         fresh.reset();
       }
-      cur->received += h.payload_len;
+      cur->add(std::move(payload));
       s.applied = h.seq;
       st.frames_received++;
       st.bytes_received += h.payload_len;
@@ -242,17 +242,14 @@ void TlsChannel::Impl::receive_loop(SSL* ssl, int fd, FrameReader& rd, long peer
                            std::to_string(o.transport.max_message_bytes) + " (transport.maxMessageBytes)",
                        true, ErrorKind::Failed);
       if (h.payload_len > h.total) throw ConnFail(from + " sent a chunk larger than its message", false);
-      fresh = std::make_shared<Incoming>();
+      fresh = std::make_shared<Incoming>();  // holds bytes as they arrive, nothing for the declared size
       fresh->total = h.total;
-      fresh->data.resize(h.total);
       s.current_name = name;
-      dst = fresh->data.data();
     } else {
       if (!s.current || name != s.current_name)
         throw ConnFail(from + " continued a message it never started ('" + name + "')", false);
       cur = s.current;
       if (h.payload_len > cur->total - cur->received) throw ConnFail(from + " overran message '" + name + "'", false);
-      dst = cur->data.data() + cur->received;
     }
   };
 
@@ -300,9 +297,10 @@ void TlsChannel::Impl::receive_loop(SSL* ssl, int fd, FrameReader& rd, long peer
           throw;
         }
         pgot = 0;
+        payload.clear();
       } else if (ev == Event::Payload) {
         std::string_view piece = rd.dec.piece();
-        if (!dup) std::memcpy(dst + pgot, piece.data(), piece.size());
+        if (!dup) payload.append(piece, h.payload_len - pgot);
         pgot += piece.size();
         if (pgot < h.payload_len) {
           if (piece.size() >= read_budget) break;

@@ -69,7 +69,7 @@ void TlsChannel::Impl::deliver_local(const std::string& name, std::string data) 
   auto inc = std::make_shared<Incoming>();
   inc->total = data.size();
   inc->received = data.size();
-  inc->data = std::move(data);
+  inc->blocks.push_back(std::move(data));
   inc->complete = true;
   std::lock_guard<std::mutex> l(mu);
   boxes[{o.self, name}].push_back(inc);
