@@ -26,6 +26,7 @@ struct OpsFlags {
   bool all_namespaces = false;
   std::string name;
   int revision = 0;
+  bool skip_plan = false;  // install: do not run the placement check first
 };
 
 std::chrono::seconds parse_duration(const std::string& s, const std::string& flag) {
@@ -71,6 +72,7 @@ ops::DeployOptions deploy_options(const OpsFlags& f) {
   o.dry_run = f.dry_run;
   o.purge = f.purge;
   o.force = f.force;
+  o.plan = !f.skip_plan;
   return o;
 }
 
@@ -172,7 +174,12 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
   CLI::App* install = cluster->add_subcommand("install", "Install a FATE party or Exchange from a cluster spec");
   add_deploy_flags(install, *f);
   install->add_flag("--create-namespace", f->create_namespace, "create the spec's namespace if it does not exist");
+  install->add_flag("--skip-plan", f->skip_plan,
+                    "do not check first that every pod can be placed (see `fatectl cluster plan`)");
   install->footer(
+      "First checks, as `fatectl cluster plan` does, that every pod can be placed on the nodes (requests,\n"
+      "nodeSelector, taints, StorageClasses, the namespace's ResourceQuota/LimitRange) and stops before\n"
+      "applying anything when one cannot (exit 1; --skip-plan goes ahead).\n"
       "Applies every object server-side (field manager fatectl) in dependency order, records revision 1\n"
       "in a Secret fatectl.release.v1.NAME.v1 in the namespace, then waits for every module and says\n"
       "why when one is stuck (image pulls, pending volumes, crash loops with their last log lines).\n"

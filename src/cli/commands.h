@@ -23,6 +23,7 @@ void add_train_commands(CLI::App& root, GlobalOptions& g);  // train.cc (train, 
 void add_cluster_render_commands(CLI::App& root, GlobalOptions& g);  // cluster_render.cc (cluster render, cluster images, bench render)
 void add_toy_commands(CLI::App& root, GlobalOptions& g);  // toy.cc (toy, toy --native)
 void add_certs_exchange_command(CLI::App& root, GlobalOptions& g);  // certs_exchange.cc (certs exchange)
+void add_cluster_plan_command(CLI::App& root, GlobalOptions& g);  // cluster_plan.cc (cluster plan)
 // -- command groups: add one declaration line per group above this marker --
 
 }  // namespace fatectl::cli

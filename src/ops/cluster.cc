@@ -8,6 +8,7 @@
 #include "fatectl/core/log.h"
 #include "fatectl/core/yaml.h"
 #include "fatectl/kube/kubeconfig.h"
+#include "fatectl/plan/plan.h"
 #include "fatectl/render/render.h"
 #include "fatectl/version.h"
 
@@ -353,6 +354,7 @@ DeployResult install(kube::Client& c, const spec::ClusterSpec& spec, const std::
     rev = last.revision;  // an interrupted or failed first install: converge on the same revision
   }
   res.revision = rev;
+  if (o.plan) plan::check_before_install(c, spec, res.objects);  // stops before anything is applied
   if (o.dry_run == "server") {
     if (!namespace_exists(c, spec.namespace_)) {
       std::vector<Manifest> cluster_scoped;

@@ -16,6 +16,7 @@ import time
 import traceback
 import uuid
 
+import emu_capacity
 import kube_model as km
 from kube_model import ApiError
 
@@ -351,7 +352,7 @@ class Emulator:
         elif kind == "Pod":
             self.default_pod_spec(obj.setdefault("spec", {}))
             if old is None:
-                obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+                obj["status"] = {"phase": "Pending", "qosClass": emu_capacity.qos_class(obj)}
             else:
                 obj["status"] = old.get("status", {})
         elif kind == "PersistentVolumeClaim":
@@ -361,6 +362,8 @@ class Emulator:
                     self.get(self.rt("storage.k8s.io", "storageclasses"), "", self.sc_default):
                 spec["storageClassName"] = self.sc_default
             obj["status"] = old.get("status", {"phase": "Pending"}) if old else {"phase": "Pending"}
+        elif kind in ("LimitRange", "ResourceQuota", "Node"):
+            emu_capacity.default_object(self, kind, obj, old)
         elif kind == "ServiceAccount":
             pass
         elif kind == "Secret":
@@ -550,6 +553,7 @@ class Emulator:
         self.new_meta(obj, ns, rt)
         self.default(rt, obj, None)
         self.validate(rt, obj, None)
+        emu_capacity.admit(self, rt, ns, obj, dry)   # LimitRanger, ResourceQuota
         if rt.kind == "Service":
             self.alloc_node_ports(rt, obj, None, dry)
         entry = Entry(obj)
@@ -944,6 +948,7 @@ class Emulator:
         ns, name = md.get("namespace", ""), md["name"]
         cd = self.timing("controller_delay")
         k = rt.kind
+        emu_capacity.on_change(self, rt, etype, obj)
         if k == "Namespace" and etype == "ADDED":
             self.sched.after(0, self.ns_init, name, md["uid"])
         elif k == "Deployment" and etype != "DELETED":
@@ -957,7 +962,7 @@ class Emulator:
         elif k == "Job" and etype != "DELETED":
             self.sched.after(cd, self.reconcile_job, ns, name, dedup=True)
         elif k == "Pod":
-            if etype == "ADDED" and not obj.get("spec", {}).get("nodeName"):
+            if etype == "ADDED":   # a preset spec.nodeName skips the scheduler; the kubelet still starts it
                 self.sched.after(self.timing("pod_schedule_delay"), self.pod_schedule, ns, name, md["uid"])
             self.kick_owner(md, cd)
         elif k == "PersistentVolumeClaim" and etype == "ADDED":
@@ -1172,6 +1177,18 @@ class Emulator:
              "tolerationSeconds": 300},
             {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
              "tolerationSeconds": 300}])
+        try:
+            emu_capacity.admit(self, self.rt("", "pods"), ns, pod, False)
+        except ApiError as err:   # the controller's FailedCreate event; it tries again later
+            kind = owner["kind"]
+            msg = ("create Pod %s in StatefulSet %s failed error: %s" % (name, owner["metadata"]["name"], err.message)
+                   if kind == "StatefulSet" else "Error creating: %s" % err.message)
+            self.record_event(owner, "Warning", "FailedCreate", msg, {
+                "ReplicaSet": "replicaset-controller", "StatefulSet": "statefulset-controller"}.get(kind, "job-controller"))
+            retry = {"ReplicaSet": self.reconcile_rs, "StatefulSet": self.reconcile_sts, "Job": self.reconcile_job}.get(kind)
+            if retry:
+                self.sched.after(2.0, retry, ns, owner["metadata"]["name"], dedup=True)
+            return None
         return self.internal_create(self.rt("", "pods"), pod)
 
     @staticmethod
@@ -1193,7 +1210,8 @@ class Emulator:
                     pname = "%s-%s" % (name, km.safe_encode(random.getrandbits(40), 5))
                     if not self.get(prt, ns, pname):
                         break
-                self.new_pod(rs, pname, rs["spec"]["template"])
+                if self.new_pod(rs, pname, rs["spec"]["template"]) is None:
+                    break
                 self.record_event(rs, "Normal", "SuccessfulCreate", "Created pod: %s" % pname, "replicaset-controller")
         elif len(pods) > want:
             pods.sort(key=lambda p: (self.pod_ready(p), p["metadata"]["creationTimestamp"]))
@@ -1374,10 +1392,18 @@ class Emulator:
         e = self.pod_entry(ns, name, uid)
         if not e:
             return
+        if e.obj["spec"].get("nodeName") and e.obj.get("status", {}).get("hostIP"):
+            return     # already bound (a retry that came late)
         p = copy.deepcopy(e.obj)
+        node = p["spec"].get("nodeName")
+        if not node:
+            node, why = emu_capacity.choose_node(self, p)
+            if node is None:
+                return self.pod_unschedulable(e, why)
         now = km.now_ts()
         n = next(self.pod_ip_seq)
-        p["spec"]["nodeName"] = NODE_NAME
+        p["spec"]["nodeName"] = node
+        host_ip = emu_capacity.node_ip(self, node)
         p["status"] = {"phase": "Pending", "conditions": [
             {"type": "Initialized", "status": "True", "lastProbeTime": None, "lastTransitionTime": now},
             {"type": "Ready", "status": "False", "lastProbeTime": None, "lastTransitionTime": now,
@@ -1387,17 +1413,34 @@ class Emulator:
              "reason": "ContainersNotReady", "message": "containers with unready status: [%s]" %
              " ".join(c["name"] for c in p["spec"].get("containers", []))},
             {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": now}],
-            "hostIP": "172.18.0.2", "hostIPs": [{"ip": "172.18.0.2"}],
-            "podIP": "10.244.%d.%d" % (n // 250, 1 + n % 250), "startTime": now, "qosClass": "BestEffort",
+            "hostIP": host_ip, "hostIPs": [{"ip": host_ip}],
+            "podIP": "10.244.%d.%d" % (n // 250, 1 + n % 250), "startTime": now, "qosClass": emu_capacity.qos_class(p),
             "containerStatuses": [{"name": c["name"], "image": c.get("image", ""), "imageID": "",
                                    "ready": False, "restartCount": 0, "started": False,
                                    "state": {"waiting": {"reason": "ContainerCreating"}},
                                    "lastState": {}} for c in p["spec"].get("containers", [])]}
         p["status"]["podIPs"] = [{"ip": p["status"]["podIP"]}]
         p = self.put(self.rt("", "pods"), p, "MODIFIED", e, prev=e.obj)
-        self.record_event(p, "Normal", "Scheduled", "Successfully assigned %s/%s to %s" % (ns, name, NODE_NAME),
+        self.record_event(p, "Normal", "Scheduled", "Successfully assigned %s/%s to %s" % (ns, name, node),
                           "default-scheduler")
         self.sched.after(self.timing("pod_ready_delay"), self.pod_start, ns, name, uid)
+
+    def pod_unschedulable(self, e, why):
+        """No node fits: PodScheduled False/Unschedulable with the scheduler's message and a
+        FailedScheduling event; tried again when nodes, claims or pods change (and every 2 s)."""
+        md = e.obj["metadata"]
+        if why == "wait":     # a claim is binding: try again shortly, as the scheduler's queue would
+            self.sched.after(0.1, self.pod_schedule, md["namespace"], md["name"], md["uid"], dedup=True)
+            return
+        conds = e.obj.get("status", {}).get("conditions") or []
+        if not any(c.get("type") == "PodScheduled" and c.get("message") == why for c in conds):
+            p = copy.deepcopy(e.obj)
+            p["status"]["conditions"] = [{"type": "PodScheduled", "status": "False", "lastProbeTime": None,
+                                          "lastTransitionTime": km.now_ts(), "reason": "Unschedulable",
+                                          "message": why}]
+            p = self.put(self.rt("", "pods"), p, "MODIFIED", e, prev=e.obj)
+            self.record_event(p, "Warning", "FailedScheduling", why, "default-scheduler")
+        self.sched.after(2.0, self.pod_schedule, md["namespace"], md["name"], md["uid"], dedup=True)
 
     def failure_for(self, pod, cname, image):
         md = pod["metadata"]

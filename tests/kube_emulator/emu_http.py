@@ -20,6 +20,7 @@ import threading
 import time
 import urllib.parse
 
+import emu_capacity
 import kube_model as km
 from kube_model import ApiError
 
@@ -358,7 +359,8 @@ def table_def(kind):
             e.get("message", ""), ago(e.get("firstTimestamp")), e.get("count", 1), e["metadata"]["name"]]
     if kind == "Node":
         return [col("Name", fmt="name"), col("Status"), col("Roles"), col("Age"), col("Version")], lambda n: [
-            n["metadata"]["name"], "Ready", "control-plane", age(n), n["status"]["nodeInfo"]["kubeletVersion"]]
+            n["metadata"]["name"], emu_capacity.node_status(n), emu_capacity.node_roles(n), age(n),
+            ((n.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", "")]
     return [col("Name", fmt="name"), col("Age")], lambda o: [o["metadata"]["name"], age(o)]
 
 
@@ -1363,6 +1365,8 @@ class AdminHandler(http.server.BaseHTTPRequestHandler):
                     if "aggregated_discovery" in body:
                         emu.settings["aggregated_discovery"] = bool(body["aggregated_discovery"])
                 return self.reply(200, {"ok": True})
+            if p == "/nodes":
+                return self.reply(*emu_capacity.admin_nodes(emu, m, body))
             if p == "/storage-classes" and m == "POST":
                 with emu.lock:
                     emu.add_storage_class(body["name"], bool(body.get("default")))

@@ -52,6 +52,8 @@ RESOURCES = [
     ResType("", "v1", "events", "Event", True, ["ev"]),
     ResType("", "v1", "endpoints", "Endpoints", True, ["ep"]),
     ResType("", "v1", "nodes", "Node", False, ["no"], ["status", "proxy"]),
+    ResType("", "v1", "resourcequotas", "ResourceQuota", True, ["quota"], ["status"]),
+    ResType("", "v1", "limitranges", "LimitRange", True, ["limits"]),
     ResType("apps", "v1", "deployments", "Deployment", True, ["deploy"], ["status", "scale"], ALL),
     ResType("apps", "v1", "statefulsets", "StatefulSet", True, ["sts"], ["status", "scale"], ALL),
     ResType("apps", "v1", "replicasets", "ReplicaSet", True, ["rs"], ["status", "scale"], ALL),

@@ -894,5 +894,130 @@ class T12Lifecycle(unittest.TestCase):
             shutil.rmtree(d, ignore_errors=True)
 
 
+class T20Capacity(unittest.TestCase):
+    """Nodes with capacity, the scheduler's filters and message, ResourceQuota and LimitRange admission."""
+
+    @classmethod
+    def setUpClass(cls):
+        admin("DELETE", "/nodes")
+        admin("POST", "/nodes", [
+            {"name": "cap-a", "capacity": {"cpu": "4", "memory": "8192Mi"}},
+            {"name": "cap-b", "capacity": {"cpu": "8", "memory": "16Gi", "pods": "20"}, "labels": {"disk": "ssd"},
+             "taints": [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]}])
+
+    @classmethod
+    def tearDownClass(cls):
+        admin("POST", "/reset")   # back to the single emulator-node for whatever runs next
+        admin("POST", "/storage-classes", {"name": "fast"})
+
+    @staticmethod
+    def pod(name, cpu=None, limit_cpu=None, extra=None):
+        res = {}
+        if cpu:
+            res["requests"] = {"cpu": cpu}
+        if limit_cpu:
+            res["limits"] = {"cpu": limit_cpu}
+        spec = {"containers": [{"name": "c", "image": "busybox:1.36", "resources": res}]}
+        spec.update(extra or {})
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
+
+    def test_nodes_with_capacity_in_canonical_quantities(self):
+        st, nodes = kc().req("GET", "/api/v1/nodes")
+        self.assertEqual(st, 200)
+        self.assertEqual([n["metadata"]["name"] for n in nodes["items"]], ["cap-a", "cap-b"])
+        a, b = nodes["items"]
+        self.assertEqual(a["status"]["allocatable"], {"cpu": "4", "memory": "8Gi", "pods": "110",
+                                                      "ephemeral-storage": "100Gi", "hugepages-1Gi": "0",
+                                                      "hugepages-2Mi": "0"})
+        self.assertEqual(b["spec"]["taints"], [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}])
+        self.assertEqual(b["metadata"]["labels"]["disk"], "ssd")
+        self.assertEqual(b["metadata"]["labels"]["kubernetes.io/hostname"], "cap-b")
+        self.assertEqual([c["type"] for c in b["status"]["conditions"]],
+                         ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready"])
+
+    def test_scheduler_filters_message_and_retry(self):
+        admin("DELETE", "/nodes")   # fresh nodes: the other tests' pods stay bound to cap-a
+        admin("POST", "/nodes", [
+            {"name": "sched-a", "capacity": {"cpu": "4", "memory": "8Gi"}},
+            {"name": "sched-b", "capacity": {"cpu": "8", "memory": "16Gi"}, "labels": {"disk": "ssd"},
+             "taints": [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]}])
+        ns = ns_create("cap-sched")
+        base = "/api/v1/namespaces/%s/pods" % ns
+        self.assertEqual(kc().req("POST", base, self.pod("p1", "3"))[0], 201)
+        p1 = wait_for(lambda: kc().req("GET", base + "/p1")[1]["spec"].get("nodeName") and kc().req("GET", base + "/p1")[1])
+        self.assertEqual(p1["spec"]["nodeName"], "sched-a")        # sched-b is tainted
+        self.assertEqual(p1["status"]["qosClass"], "Burstable")
+        self.assertEqual(kc().req("POST", base, self.pod("p2", "2"))[0], 201)
+        want = "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}."
+        p2 = wait_for(lambda: [c for c in kc().req("GET", base + "/p2")[1]["status"].get("conditions", [])
+                               if c.get("reason") == "Unschedulable"])
+        self.assertEqual(p2[0]["message"], want)
+        self.assertEqual(p2[0]["status"], "False")
+        evs = kc().req("GET", "/api/v1/namespaces/%s/events?fieldSelector=reason%%3DFailedScheduling" % ns)[1]["items"]
+        self.assertEqual(evs[0]["message"], want)
+        # a toleration and a nodeSelector reach cap-b; a preset nodeName skips the scheduler
+        tol = self.pod("p3", "6", extra={"nodeSelector": {"disk": "ssd"}, "tolerations": [
+            {"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}]})
+        self.assertEqual(kc().req("POST", base, tol)[0], 201)
+        wait_for(lambda: kc().req("GET", base + "/p3")[1]["spec"].get("nodeName") == "sched-b")
+        self.assertEqual(kc().req("POST", base, self.pod("p4", "1", extra={"nodeName": "sched-b"}))[0], 201)
+        wait_for(lambda: kc().req("GET", base + "/p4")[1]["status"].get("phase") == "Running")
+        # freeing capacity lets the Pending pod in
+        self.assertEqual(kc().req("DELETE", base + "/p1")[0], 200)
+        wait_for(lambda: kc().req("GET", base + "/p2")[1]["spec"].get("nodeName") == "sched-a", timeout=15)
+
+    def test_quota_status_and_admission(self):
+        ns = ns_create("cap-quota")
+        q = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "compute"},
+             "spec": {"hard": {"requests.cpu": "2000m", "pods": "5", "requests.memory": "1024Mi"}}}
+        st, obj = kc().req("POST", "/api/v1/namespaces/%s/resourcequotas" % ns, q)
+        self.assertEqual(st, 201)
+        self.assertEqual(obj["spec"]["hard"], {"requests.cpu": "2", "pods": "5", "requests.memory": "1Gi"})
+        qpath = "/api/v1/namespaces/%s/resourcequotas/compute" % ns
+        wait_for(lambda: kc().req("GET", qpath)[1]["status"].get("used") ==
+                 {"requests.cpu": "0", "pods": "0", "requests.memory": "0"})
+        base = "/api/v1/namespaces/%s/pods" % ns
+        st, err = kc().req("POST", base, self.pod("nocpu"))
+        self.assertEqual((st, err["reason"]), (403, "Forbidden"))
+        self.assertEqual(err["message"], 'pods "nocpu" is forbidden: failed quota: compute: must specify '
+                                         'requests.cpu for: c; requests.memory for: c')
+        ok = self.pod("a", "1500m")
+        ok["spec"]["containers"][0]["resources"]["requests"]["memory"] = "256Mi"
+        self.assertEqual(kc().req("POST", base, ok)[0], 201)
+        wait_for(lambda: kc().req("GET", qpath)[1]["status"]["used"]["requests.cpu"] == "1500m")
+        wait_for(lambda: kc().req("GET", base + "/a")[1]["spec"].get("nodeName"))   # bound before the nodes change
+        big = self.pod("b", "1")
+        big["spec"]["containers"][0]["resources"]["requests"]["memory"] = "256Mi"
+        st, err = kc().req("POST", base, big)
+        self.assertEqual(st, 403)
+        self.assertEqual(err["message"], 'pods "b" is forbidden: exceeded quota: compute, requested: requests.cpu=1, '
+                                         'used: requests.cpu=1500m, limited: requests.cpu=2')
+        # a controller's pods: the ReplicaSet reports FailedCreate
+        d = deployment("web", replicas=1)
+        d["spec"]["template"]["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "1", "memory": "1Mi"}}
+        self.assertEqual(kc().req("POST", "/apis/apps/v1/namespaces/%s/deployments" % ns, d)[0], 201)
+        ev = wait_for(lambda: kc().req("GET", "/api/v1/namespaces/%s/events?fieldSelector=reason%%3DFailedCreate" % ns)[1]["items"])
+        self.assertRegex(ev[0]["message"], r'^Error creating: pods "web-[a-z0-9]+-[a-z0-9]{5}" is forbidden: exceeded quota: '
+                                           r'compute, requested: requests.cpu=1, used: requests.cpu=1500m, limited: requests.cpu=2$')
+
+    def test_limit_range_defaults_and_max(self):
+        ns = ns_create("cap-limits")
+        lr = {"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "lr"},
+              "spec": {"limits": [{"type": "Container", "max": {"cpu": "1"}, "min": {"memory": "64Mi"}}]}}
+        st, obj = kc().req("POST", "/api/v1/namespaces/%s/limitranges" % ns, lr)
+        self.assertEqual(st, 201)
+        self.assertEqual(obj["spec"]["limits"][0]["default"], {"cpu": "1"})           # from max
+        self.assertEqual(obj["spec"]["limits"][0]["defaultRequest"], {"cpu": "1", "memory": "64Mi"})  # default, min
+        base = "/api/v1/namespaces/%s/pods" % ns
+        st, p = kc().req("POST", base, self.pod("plain"))
+        self.assertEqual(st, 201)
+        self.assertEqual(p["spec"]["containers"][0]["resources"], {"limits": {"cpu": "1"},
+                                                                   "requests": {"cpu": "1", "memory": "64Mi"}})
+        wait_for(lambda: kc().req("GET", base + "/plain")[1]["spec"].get("nodeName"))
+        st, err = kc().req("POST", base, self.pod("greedy", limit_cpu="2"))
+        self.assertEqual(st, 403)
+        self.assertEqual(err["message"], 'pods "greedy" is forbidden: maximum cpu usage per Container is 1, but limit is 2')
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2 if "-v" in sys.argv else 1, warnings="ignore", argv=[a for a in sys.argv if a != "-v"])

@@ -22,6 +22,7 @@ struct DeployOptions {
   bool force = false;   ///< upgrade: allow a chart change or a downgrade
   unsigned concurrency = 8;
   std::chrono::milliseconds poll{1000};
+  bool plan = true;     ///< install: run `cluster plan`'s placement check first (--skip-plan turns it off)
 };
 
 /// What install/upgrade/rollback did.
