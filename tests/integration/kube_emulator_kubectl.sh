@@ -249,6 +249,61 @@ check "kubectl delete -f (5 objects)" test "$(grep -c 'deleted' <<<"$out")" -eq 
 out=$(K get ns fate-9999 2>&1)
 check "namespace gone after delete" contains "$out" 'NotFound'
 
+# ---- nodes with capacity, ResourceQuota, LimitRange (what `fatectl cluster plan` reads) ------------
+admin POST /nodes '{"name":"big-1","capacity":{"cpu":"8","memory":"32768Mi"},"labels":{"node-role.kubernetes.io/worker":""},"taints":[{"key":"dedicated","value":"fate","effect":"NoSchedule"}]}' >/dev/null
+out=$(K get node big-1 -o jsonpath='{.status.capacity.cpu} {.status.allocatable.memory} {.status.allocatable.pods} {.spec.taints[0].key}={.spec.taints[0].value}:{.spec.taints[0].effect}' 2>&1)
+check "node status as kubelet reports it, quantities canonical ($out)" test "$out" = "8 32Gi 110 dedicated=fate:NoSchedule"
+out=$(K get nodes 2>&1)
+check "kubectl get nodes: STATUS and ROLES" bash -c "grep -Eq '^big-1 +Ready +worker ' <<<'$out' && grep -Eq '^emulator-node +Ready +control-plane ' <<<'$out'"
+K create namespace quota-ns >/dev/null 2>&1
+cat > "$W/quota.yaml" <<'EOF'
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: compute, namespace: quota-ns}
+spec:
+  hard: {requests.cpu: 1200m, requests.memory: 2Gi, pods: "4"}
+---
+apiVersion: v1
+kind: LimitRange
+metadata: {name: limits, namespace: quota-ns}
+spec:
+  limits:
+  - type: Container
+    max: {cpu: "1", memory: 1Gi}
+    defaultRequest: {cpu: 500m, memory: 256Mi}
+EOF
+out=$(K apply -f "$W/quota.yaml" 2>&1)
+check "kubectl apply ResourceQuota and LimitRange" bash -c "grep -q 'resourcequota/compute created' <<<'$out' && grep -q 'limitrange/limits created' <<<'$out'"
+sleep 0.3
+out=$(K get resourcequota compute -n quota-ns -o jsonpath='{.status.hard.requests\.cpu} {.status.used.requests\.cpu} {.status.used.pods}' 2>&1)
+check "quota status.hard and status.used ($out)" test "$out" = "1200m 0 0"
+out=$(K get limitrange limits -n quota-ns -o jsonpath='{.spec.limits[0].default.cpu} {.spec.limits[0].default.memory} {.spec.limits[0].defaultRequest.cpu}' 2>&1)
+check "LimitRange defaults: default from max ($out)" test "$out" = "1 1Gi 500m"
+K run one -n quota-ns --image=busybox:1.36 --restart=Never >/dev/null 2>&1
+K run two -n quota-ns --image=busybox:1.36 --restart=Never >/dev/null 2>&1
+out=$(K run three -n quota-ns --image=busybox:1.36 --restart=Never 2>&1)
+check "kubectl sees the quota refuse the third pod" contains "$out" 'pods "three" is forbidden: exceeded quota: compute, requested: requests.cpu=500m, used: requests.cpu=1, limited: requests.cpu=1200m'
+out=$(K run greedy -n quota-ns --image=busybox:1.36 --restart=Never --overrides='{"spec":{"containers":[{"name":"greedy","image":"busybox:1.36","resources":{"limits":{"cpu":"2"}}}]}}' 2>&1)
+check "kubectl sees the LimitRange refuse a limit above max" contains "$out" 'pods "greedy" is forbidden: maximum cpu usage per Container is 1, but limit is 2'
+out=$(K get pod one -n quota-ns -o jsonpath='{.spec.containers[0].resources.requests.cpu}/{.spec.containers[0].resources.limits.cpu} {.status.qosClass}' 2>&1)
+check "LimitRange defaults land in the pod ($out)" test "$out" = "500m/1 Burstable"
+sleep 0.3
+out=$(K describe node emulator-node 2>&1 | awk '/^Allocated resources/,0' | awk '$1 == "cpu" {print $2, $3}')
+check "kubectl describe node sums the requests ($out)" test "$out" = "1 (6%)"
+cat > "$W/too-big.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata: {name: too-big, namespace: default}
+spec:
+  containers: [{name: c, image: busybox:1.36, resources: {requests: {cpu: "20"}}}]
+EOF
+K apply -f "$W/too-big.yaml" >/dev/null 2>&1
+sleep 0.5
+out=$(K describe pod too-big 2>&1)
+check "kubectl describe pod: FailedScheduling with the scheduler's message" contains "$out" '0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: fate}.'
+K delete pod too-big --wait=false >/dev/null 2>&1
+K delete namespace quota-ns --wait=false >/dev/null 2>&1
+
 # ---- older servers: v2beta1 aggregated discovery (1.27) and PodSecurityPolicy (1.24) ---------------
 admin POST /version '{"version":"1.27.3"}' >/dev/null
 out=$(timeout 30 "$KUBECTL" --kubeconfig "$D/kubeconfig" --cache-dir "$W/cache127" api-resources 2>&1)
