@@ -11,11 +11,6 @@ namespace {
 
 using kube::F;
 
-int64_t get(const ResourceList& l, const std::string& r) {
-  auto it = l.find(r);
-  return it == l.end() ? 0 : it->second;
-}
-
 /// A LimitRange item's map (max, min, default, ...) parsed per resource.
 ResourceList quantities(const YAML::Node& m) {
   ResourceList out;
@@ -34,25 +29,25 @@ void check_item(const std::string& type, const YAML::Node& item, const ResourceL
     bool has_req = req.count(r), has_lim = lim.count(r);
     std::string head = "minimum " + r + " usage per " + type + " is " + fmt(r, q);
     if (!has_req) errs.push_back(head + ".  No request is specified");
-    else if (get(req, r) < q) errs.push_back(head + ", but request is " + fmt(r, get(req, r)));
-    else if (has_lim && get(lim, r) < q) errs.push_back(head + ", but limit is " + fmt(r, get(lim, r)));
+    else if (amount(req, r) < q) errs.push_back(head + ", but request is " + fmt(r, amount(req, r)));
+    else if (has_lim && amount(lim, r) < q) errs.push_back(head + ", but limit is " + fmt(r, amount(lim, r)));
   }
   for (const auto& [r, q] : quantities(F(item)["max"])) {
     bool has_req = req.count(r), has_lim = lim.count(r);
     std::string head = "maximum " + r + " usage per " + type + " is " + fmt(r, q);
     if (!has_lim) errs.push_back(head + ".  No limit is specified");
-    else if (get(lim, r) > q) errs.push_back(head + ", but limit is " + fmt(r, get(lim, r)));
-    else if (has_req && get(req, r) > q) errs.push_back(head + ", but request is " + fmt(r, get(req, r)));
+    else if (amount(lim, r) > q) errs.push_back(head + ", but limit is " + fmt(r, amount(lim, r)));
+    else if (has_req && amount(req, r) > q) errs.push_back(head + ", but request is " + fmt(r, amount(req, r)));
   }
   for (const auto& kv : F(F(item)["maxLimitRequestRatio"])) {
     std::string r = kv.first.Scalar();
     auto ratio = parse_milli(kv.second.IsScalar() ? kv.second.Scalar() : "");
     if (!ratio) continue;
     std::string head = r + " max limit to request ratio per " + type + " is " + kv.second.Scalar();
-    if (get(req, r) == 0) errs.push_back(head + ", but no request is specified or request is 0");
-    else if (get(lim, r) == 0) errs.push_back(head + ", but no limit is specified or limit is 0");
+    if (amount(req, r) == 0) errs.push_back(head + ", but no request is specified or request is 0");
+    else if (amount(lim, r) == 0) errs.push_back(head + ", but no limit is specified or limit is 0");
     else {
-      double observed = static_cast<double>(get(lim, r)) / static_cast<double>(get(req, r));
+      double observed = static_cast<double>(amount(lim, r)) / static_cast<double>(amount(req, r));
       if (observed * 1000 > static_cast<double>(*ratio)) {
         char buf[64];
         std::snprintf(buf, sizeof buf, "%f", observed);
@@ -135,9 +130,9 @@ struct Charger {
       ResourceList req, used, hard;
       for (const auto& [k, v] : usage) {
         if (!q.hard.count(k) || v == 0) continue;
-        if (add_sat(get(q.used, k), v) > q.hard.at(k)) {
+        if (add_sat(amount(q.used, k), v) > q.hard.at(k)) {
           req[k] = v;
-          used[k] = get(q.used, k);
+          used[k] = amount(q.used, k);
           hard[k] = q.hard.at(k);
         }
       }
@@ -243,8 +238,8 @@ std::vector<Refusal> limit_range_refusals(const Workloads& w, const std::vector<
             }
             for (const auto& c : s.containers) {
               if (c.init) continue;
-              if (all_req) req[r] = add_sat(req[r], get(c.requests, r));
-              if (all_lim) lim[r] = add_sat(lim[r], get(c.limits, r));
+              if (all_req) req[r] = add_sat(req[r], amount(c.requests, r));
+              if (all_lim) lim[r] = add_sat(lim[r], amount(c.limits, r));
             }
           }
           check_item("Pod", item, req, lim, errs);
@@ -290,7 +285,7 @@ std::vector<Refusal> quota_refusals(const Workloads& w, const std::vector<kube::
         q.unknown.insert(k);
         continue;
       }
-      q.used[k] = std::max<int64_t>(0, *u - get(ctx.own_usage, k));  // the party's running pods are replaced
+      q.used[k] = std::max<int64_t>(0, *u - amount(ctx.own_usage, k));  // the party's running pods are replaced
     }
     ch.quotas.push_back(q);
   }

@@ -150,6 +150,11 @@ std::string format_resource(const std::string& r, int64_t v) {
   return std::to_string(v);
 }
 
+int64_t amount(const ResourceList& l, const std::string& resource) {
+  auto it = l.find(resource);
+  return it == l.end() ? 0 : it->second;
+}
+
 int64_t add_sat(int64_t a, int64_t b) {
   int64_t r;
   if (__builtin_add_overflow(a, b, &r)) return b > 0 ? kMax : std::numeric_limits<int64_t>::min();

@@ -8,11 +8,6 @@
 namespace fatectl::plan {
 namespace {
 
-int64_t get(const ResourceList& l, const std::string& r) {
-  auto it = l.find(r);
-  return it == l.end() ? 0 : it->second;
-}
-
 YAML::Node list_node(const ResourceList& l) {
   YAML::Node n(YAML::NodeType::Map);
   for (const auto& [r, v] : l) n[r] = yaml::str(format_resource(r, v));
@@ -49,8 +44,8 @@ YAML::Node totals_node(const Totals& t) {
 }
 
 std::string usage(const NodeState& n, const std::string& r) {
-  return format_resource(r, get(n.requested, r)) + "+" + format_resource(r, get(n.party, r)) + "/" +
-         format_resource(r, get(n.allocatable, r));
+  return format_resource(r, amount(n.requested, r)) + "+" + format_resource(r, amount(n.party, r)) + "/" +
+         format_resource(r, amount(n.allocatable, r));
 }
 
 }  // namespace
@@ -108,8 +103,8 @@ YAML::Node to_node(const Plan& p) {
       x["podsBefore"] = nd.pods;
       x["party"] = list_node(nd.party);
       ResourceList free;
-      for (const auto& [r, v] : nd.allocatable) free[r] = std::max<int64_t>(0, v - get(nd.requested, r) - get(nd.party, r));
-      free["pods"] = std::max<int64_t>(0, get(nd.allocatable, "pods") - nd.pods - static_cast<int64_t>(nd.party_pods.size()));
+      for (const auto& [r, v] : nd.allocatable) free[r] = std::max<int64_t>(0, v - amount(nd.requested, r) - amount(nd.party, r));
+      free["pods"] = std::max<int64_t>(0, amount(nd.allocatable, "pods") - nd.pods - static_cast<int64_t>(nd.party_pods.size()));
       x["freeAfter"] = list_node(free);
       x["partyPods"] = YAML::Node(YAML::NodeType::Sequence);
       for (const auto& pod : nd.party_pods) x["partyPods"].push_back(yaml::str(pod));
@@ -187,7 +182,7 @@ std::string to_text(const Plan& p) {
     nt.headers = {"node", "cpu others+party/allocatable", "memory others+party/allocatable", "pods", "party pods"};
     for (const auto& n : c.nodes) {
       std::string pods = std::to_string(n.pods) + "+" + std::to_string(n.party_pods.size()) + "/" +
-                         std::to_string(get(n.allocatable, "pods"));
+                         std::to_string(amount(n.allocatable, "pods"));
       std::string names;
       for (const auto& x : n.party_pods) names += (names.empty() ? "" : ", ") + x;
       std::string state = n.unschedulable ? " (cordoned)" : !n.ready ? " (not ready)" : "";

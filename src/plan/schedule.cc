@@ -10,11 +10,6 @@ namespace {
 
 using kube::F;
 
-int64_t get(const ResourceList& l, const std::string& r) {
-  auto it = l.find(r);
-  return it == l.end() ? 0 : it->second;
-}
-
 /// The required pod anti-affinity terms of `set` on kubernetes.io/hostname that select `labels`.
 bool anti_affine(const PodSet& set, const Labels& labels) {
   for (const auto& t : F(set.pod)["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"])
@@ -37,9 +32,9 @@ Score score(const NodeState& n, const PodRequest& p) {
   double sum = 0;
   int k = 0;
   for (const char* r : {"cpu", "memory"}) {
-    int64_t alloc = get(n.allocatable, r);
+    int64_t alloc = amount(n.allocatable, r);
     if (alloc <= 0) continue;
-    int64_t used = add_sat(add_sat(get(n.requested, r), get(n.party, r)), get(p.requests, r));
+    int64_t used = add_sat(add_sat(amount(n.requested, r), amount(n.party, r)), amount(p.requests, r));
     sum += static_cast<double>(alloc - std::min(used, alloc)) / static_cast<double>(alloc);
     ++k;
   }
@@ -66,7 +61,7 @@ std::vector<std::string> misfit(const NodeState& n, const PodRequest& p) {
   if (n.pods + static_cast<int64_t>(n.party_pods.size()) + 1 > max_pods) why.push_back("Too many pods");
   for (const auto& [r, v] : p.requests) {
     if (v <= 0 || r == "pods") continue;
-    int64_t free = get(n.allocatable, r) - add_sat(get(n.requested, r), get(n.party, r));
+    int64_t free = amount(n.allocatable, r) - add_sat(amount(n.requested, r), amount(n.party, r));
     if (v > free) why.push_back("Insufficient " + r);
   }
   if (!why.empty()) return why;

@@ -56,27 +56,22 @@ std::string spec_path_of(const std::string& module, const std::string& component
   return module;
 }
 
-ResourceList PodSet::pod_requests() const {
+namespace {
+/// Requests or limits of one pod: the containers' sum, or the largest init container if larger.
+ResourceList pod_sum(const std::vector<Container>& containers, bool limits) {
   ResourceList sum, init_max;
   for (const auto& c : containers)
-    for (const auto& [r, v] : c.requests) {
+    for (const auto& [r, v] : limits ? c.limits : c.requests) {
       if (c.init) init_max[r] = std::max(init_max[r], v);
       else sum[r] = add_sat(sum[r], v);
     }
   for (const auto& [r, v] : init_max) sum[r] = std::max(sum[r], v);
   return sum;
 }
+}  // namespace
 
-ResourceList PodSet::pod_limits() const {
-  ResourceList sum, init_max;
-  for (const auto& c : containers)
-    for (const auto& [r, v] : c.limits) {
-      if (c.init) init_max[r] = std::max(init_max[r], v);
-      else sum[r] = add_sat(sum[r], v);
-    }
-  for (const auto& [r, v] : init_max) sum[r] = std::max(sum[r], v);
-  return sum;
-}
+ResourceList PodSet::pod_requests() const { return pod_sum(containers, false); }
+ResourceList PodSet::pod_limits() const { return pod_sum(containers, true); }
 
 bool PodSet::all_request(const std::string& resource) const {
   bool any = false;

@@ -176,5 +176,15 @@ expect_contains 'exceeded quota: compute, requested: requests.cpu=8' "the refusa
 expect_contains "refused by the namespace's admission" "a section lists the refusals"
 expect_rc 0 "the installed party is within the quota (its own pods are replaced, not added)" -- F cluster plan -f "$FITS"
 K delete -f "$W/quota.yaml" >/dev/null 2>&1
+
+# ---- a kubeconfig that may not list nodes: said, not guessed; install goes ahead ----------------
+admin POST /rbac/deny '{"user":"admin","verb":"list","resource":"nodes"}'
+expect_rc 0 "without the right to list nodes the plan does not guess" -- F cluster plan -f "$FITS"
+expect_contains "not checked: " "it says what it could not check"
+expect_contains "(403 Forbidden)" "and why"
+expect_contains "placement not checked" "placement is skipped"
+expect_rc 0 "install warns and goes ahead" -- F cluster install -f "$FITS" --timeout 60s
+expect_contains "placement was not checked; installing anyway" "install says it could not check"
+admin DELETE /rbac/deny
 expect_rc 0 "uninstall" -- F cluster uninstall fate-9999 --timeout 60s
 finish

@@ -32,6 +32,8 @@ std::string format_resource(const std::string& resource, int64_t v);
 
 /// Resource name -> amount (millicores for CPU names, units otherwise).
 using ResourceList = std::map<std::string, int64_t>;
+/// The amount of `resource` in `l` (0 when absent).
+int64_t amount(const ResourceList& l, const std::string& resource);
 
 /// a + b with saturation at INT64_MAX (sums over many pods can never wrap).
 int64_t add_sat(int64_t a, int64_t b);
