@@ -185,7 +185,9 @@ Plan make(kube::Client& c, const spec::ClusterSpec& spec, const std::vector<kube
     if (node.empty()) continue;
     for (auto& n : cp.nodes)
       if (n.name == node) {
-        for (const auto& [r, v] : live_pod_requests(pod)) n.requested[r] = add_sat(n.requested[r], v);
+        ResourceList req = live_pod_requests(pod);
+        for (const auto& [r, v] : req) n.requested[r] = add_sat(n.requested[r], v);
+        for (const auto& [r, v] : nonzero_requests(req)) n.nonzero[r] = add_sat(n.nonzero[r], v);
         ++n.pods;
       }
   }

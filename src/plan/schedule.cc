@@ -19,7 +19,8 @@ bool anti_affine(const PodSet& set, const Labels& labels) {
 }
 
 /// Score of a feasible node: fewer pods of the same workload first (the default topology
-/// spreading), then the least allocated (mean free share of CPU and memory), then the name.
+/// spreading), then the least allocated (mean free share of CPU and memory, counting pods
+/// without requests as the scheduler does), then the name.
 struct Score {
   int same = 0;
   double free = 0;
@@ -34,7 +35,7 @@ Score score(const NodeState& n, const PodRequest& p) {
   for (const char* r : {"cpu", "memory"}) {
     int64_t alloc = amount(n.allocatable, r);
     if (alloc <= 0) continue;
-    int64_t used = add_sat(add_sat(amount(n.requested, r), amount(n.party, r)), amount(p.requests, r));
+    int64_t used = add_sat(amount(n.nonzero, r), amount(nonzero_requests(p.requests), r));
     sum += static_cast<double>(alloc - std::min(used, alloc)) / static_cast<double>(alloc);
     ++k;
   }
@@ -43,6 +44,13 @@ Score score(const NodeState& n, const PodRequest& p) {
 }
 
 }  // namespace
+
+ResourceList nonzero_requests(const ResourceList& requests) {
+  ResourceList out = requests;
+  if (amount(out, "cpu") == 0) out["cpu"] = 100;
+  if (amount(out, "memory") == 0) out["memory"] = 200LL << 20;
+  return out;
+}
 
 std::vector<std::string> misfit(const NodeState& n, const PodRequest& p) {
   const YAML::Node& pod = p.set->pod;
@@ -115,6 +123,7 @@ std::vector<Placement> place(std::vector<NodeState>& nodes, const std::vector<Po
       continue;
     }
     for (const auto& [r, v] : p.requests) best->party[r] = add_sat(best->party[r], v);
+    for (const auto& [r, v] : nonzero_requests(p.requests)) best->nonzero[r] = add_sat(best->nonzero[r], v);
     best->party_pods.push_back(p.name);
     best->placed.emplace_back(p.set, p.index);
     pl.node = best->name;

@@ -47,6 +47,7 @@ std::vector<PodRequest> pods_of(const PodSet& s, const std::string& cpu, const s
 TEST_CASE("pods go to the least allocated node and a workload spreads") {
   std::vector<NodeState> nodes = {node("a", "16", "64Gi"), node("b", "16", "64Gi")};
   nodes[0].requested = {{"cpu", 4000}, {"memory", 8LL << 30}};
+  nodes[0].nonzero = nodes[0].requested;
   PodSet w = set("spark-worker", 2);
   auto p = place(nodes, pods_of(w, "8", "16Gi"));
   REQUIRE(p.size() == 2);
@@ -54,6 +55,24 @@ TEST_CASE("pods go to the least allocated node and a workload spreads") {
   CHECK(p[1].node == "a");  // spread: b already runs one
   CHECK(nodes[1].party.at("cpu") == 8000);
   CHECK(nodes[0].party_pods == std::vector<std::string>{"spark-worker[2/2]"});
+}
+
+TEST_CASE("pods without requests spread too: scoring counts them as 100m CPU and 200Mi") {
+  std::vector<NodeState> nodes = {node("a", "16", "64Gi"), node("b", "16", "64Gi")};
+  PodSet x = set("mysql", 1), y = set("client", 1), z = set("fateboard", 1);
+  std::vector<PodRequest> reqs;
+  for (const PodSet* s : {&x, &y, &z}) {
+    PodRequest r;
+    r.set = s;
+    r.name = s->name;
+    reqs.push_back(r);
+  }
+  auto p = place(nodes, reqs);
+  CHECK(p[0].node == "a");
+  CHECK(p[1].node == "b");
+  CHECK(p[2].node == "a");
+  CHECK(nodes[0].party.empty());  // what they request is still nothing
+  CHECK(nonzero_requests({{"cpu", 500}}) == ResourceList{{"cpu", 500}, {"memory", 200LL << 20}});
 }
 
 TEST_CASE("insufficient resources: the scheduler's message, counted per reason and sorted") {

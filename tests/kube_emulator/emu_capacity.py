@@ -375,18 +375,21 @@ def choose_node(emu, pod):
         return None, "0/%d nodes are available: %s." % (
             len(nodes), ", ".join(sorted("%d %s" % (c, w) for w, c in reasons.items())))
 
+    nonzero = {"cpu": 100, "memory": 200 * 1024 * 1024}   # what scoring counts for a pod without requests
+
     def score(node):
         name = node["metadata"]["name"]
         alloc = (node.get("status") or {}).get("allocatable") or {}
         used = {}
-        for p in bound.get(name, []):
-            for r, v in pod_resources(p).items():
-                used[r] = used.get(r, 0) + v
+        for p in bound.get(name, []) + [pod]:
+            req = pod_resources(p)
+            for r in ("cpu", "memory"):
+                used[r] = used.get(r, 0) + (req.get(r) or nonzero[r])
         free = []
         for r in ("cpu", "memory"):
             a = value(alloc[r], is_cpu(r)) if r in alloc else 0
             if a > 0:
-                free.append(max(0, a - used.get(r, 0) - want.get(r, 0)) / a)
+                free.append(max(0, a - used.get(r, 0)) / a)
         owner = (pod["metadata"].get("ownerReferences") or [{}])[0].get("uid")
         same = sum(1 for p in bound.get(name, []) if owner and
                    (p["metadata"].get("ownerReferences") or [{}])[0].get("uid") == owner)

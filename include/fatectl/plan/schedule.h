@@ -27,6 +27,7 @@ struct NodeState {
   ResourceList allocatable;  ///< cpu in millicores, memory in bytes, pods, extended resources
   ResourceList requested;    ///< by the pods already bound to it (the party's own excluded)
   int pods = 0;              ///< pods already bound to it (the party's own excluded)
+  ResourceList nonzero;      ///< what scoring sees of all its pods: requests, or 100m CPU / 200Mi when unset
   // filled by place():
   ResourceList party;                    ///< requested by the party's pods placed here
   std::vector<std::string> party_pods;   ///< their names
@@ -49,6 +50,10 @@ struct Placement {
   std::string node;    ///< "" = Pending
   std::string reason;  ///< the scheduler's message when Pending
 };
+
+/// A pod's requests as the scheduler's scoring counts them: a pod without a CPU or memory request
+/// counts 100m CPU and 200Mi memory.
+ResourceList nonzero_requests(const ResourceList& requests);
 
 /// Places `pods` in order on `nodes` (updating their party fields). Deterministic.
 std::vector<Placement> place(std::vector<NodeState>& nodes, const std::vector<PodRequest>& pods);
