@@ -60,3 +60,20 @@ TEST_CASE("saturating sums") {
   CHECK(mul_sat(INT64_MAX / 2, 3) == INT64_MAX);
   CHECK(add_sat(2, 3) == 5);
 }
+
+TEST_CASE("any bytes: parsed or refused, never more than 63 bits") {
+  const std::string alphabet = "0123456789.+-eEKMGTPinumk \x01\xff";
+  uint64_t x = 88172645463325252ULL;
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;  // xorshift: the same strings every run
+    std::string s;
+    for (size_t n = x % 24; n > 0; --n) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      s += alphabet[x % alphabet.size()];
+    }
+    auto a = parse_units(s), b = parse_milli(s);
+    if (a) CHECK(*a >= 0);
+    if (b) CHECK(*b >= 0);
+    if (a && b && *a < INT64_MAX / 1000) CHECK(*b <= *a * 1000);
+  }
+}
