@@ -324,6 +324,7 @@ std::vector<Refusal> quota_refusals(const Workloads& w, const std::vector<kube::
     }
     ResourceList usage = pod_usage(s);
     for (int i = 0; i < s.replicas; ++i) {
+      if (refused_pods && refused_pods->count(s.pod_name(i))) continue;  // refused already: never created
       for (size_t vi : s.volumes) {
         const Volume& v = w.volumes[vi];
         if (!v.template_name.empty()) charge_volume(v, v.template_name + "-" + s.name + "-" + std::to_string(i));

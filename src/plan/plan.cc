@@ -165,6 +165,8 @@ Plan make(kube::Client& c, const spec::ClusterSpec& spec, const std::vector<kube
   std::vector<YAML::Node> nodes, pods;
   bool nodes_ok = try_list(c, "v1", "Node", "", nodes, cp.problems, "placement not checked");
   bool pods_ok = nodes_ok && try_list(c, "v1", "Pod", "", pods, cp.problems, "placement not checked");
+  if (!pods_ok)  // the party's own running pods still matter to its quota
+    try_list(c, "v1", "Pod", ns, pods, cp.problems, "the quota usage of the party's running pods is unknown");
   for (const auto& n : nodes) cp.nodes.push_back(node_state(n));
   std::sort(cp.nodes.begin(), cp.nodes.end(), [](const NodeState& a, const NodeState& b) { return a.name < b.name; });
   for (const auto& pod : pods) {

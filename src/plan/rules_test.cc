@@ -190,7 +190,7 @@ TEST_CASE("data-volume: the datanode and python volumes hold twice the data set"
 TEST_CASE("persistence: the stateful modules keep their data on persistent volumes") {
   auto c = run(kSpark, {}, 0, "persistence");
   REQUIRE(c.of("persistence").size() == 1);
-  const auto& f = c.of("persistence")[0];
+  const Finding f = c.of("persistence")[0];
   CHECK(f.diag.key_path == "persistence");
   CHECK(f.diag.message.find("python, mysql, namenode, datanode and pulsar keep their data in emptyDir") != std::string::npos);
   CHECK(run(kSpark, [](YAML::Node n) { n["persistence"] = true; }).of("persistence").empty());

@@ -41,6 +41,7 @@ std::vector<std::string> count_keys(const std::string& api_version, const std::s
 /// Charges the party's objects in apply order against the namespace's ResourceQuotas (status.hard,
 /// status.used) and returns what the ResourceQuota admission plugin would refuse. Objects already
 /// in the namespace are not charged again; the party's running pods are replaced, not added.
+/// `refused_pods` (optional): pods refused already (skipped, never created), and the ones it refuses.
 std::vector<Refusal> quota_refusals(const Workloads& w, const std::vector<kube::Manifest>& objects,
                                     const std::vector<YAML::Node>& quotas, const QuotaContext& ctx,
                                     std::set<std::string>* refused_pods);
