@@ -50,6 +50,16 @@ std::chrono::seconds parse_duration(const std::string& s, const std::string& fla
   return std::chrono::seconds(total);
 }
 
+// The command's one deadline: --timeout from now bounds every request, retry and wait of the
+// clients made afterwards (kube::Deadline). Absurd values are usage errors.
+void limit_command(const OpsFlags& f) {
+  std::chrono::seconds s = parse_duration(f.timeout, "--timeout");
+  if (s.count() > kube::Deadline::kMaxBudget.count() / 1000)
+    throw invalid("--timeout " + f.timeout + ": longer than " + kube::Deadline::describe(kube::Deadline::kMaxBudget) +
+                  ", the most fatectl accepts");
+  kube::Deadline::limit_command(s, "--timeout " + f.timeout);
+}
+
 std::unique_ptr<kube::Client> connect(const GlobalOptions& g) {
   return std::make_unique<kube::Client>(kube::load_config({g.kubeconfig, g.context}));
 }
@@ -190,6 +200,7 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
       "  fatectl cluster install -f party-9999.yaml --dry-run=server\n"
       "  fatectl --context prod cluster install -f exchange.yaml --timeout 10m");
   install->callback([f, &g] {
+    limit_command(*f);
     std::string text;
     auto spec = load_spec(f->file, text, g);
     auto o = deploy_options(*f);
@@ -216,6 +227,7 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
       "  fatectl cluster diff -f party-9999.yaml && fatectl cluster upgrade -f party-9999.yaml\n"
       "  fatectl cluster upgrade -f party-9999.yaml --timeout 15m");
   upgrade->callback([f, &g] {
+    limit_command(*f);
     std::string text;
     auto spec = load_spec(f->file, text, g);
     auto c = f->dry_run == "client" ? std::make_unique<kube::Client>(kube::Config{}) : connect(g);
@@ -272,6 +284,7 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
       "and prints exactly what it kept.\n\n"
       "Examples:\n  fatectl cluster uninstall fate-9999\n  fatectl cluster uninstall fate-9999 -n fate-9999 --purge");
   uninstall->callback([f, &g] {
+    limit_command(*f);
     auto c = connect(g);
     std::string ns = ops::release_namespace(*c, f->name, g.namespace_);
     auto r = ops::uninstall(*c, ns, f->name, f->purge, parse_duration(f->timeout, "--timeout"), f->wait);
@@ -416,6 +429,7 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
       "Re-applies the spec stored in that revision as a new revision (history is never rewritten).\n\n"
       "Examples:\n  fatectl cluster rollback fate-9999\n  fatectl cluster rollback fate-9999 2");
   rollback->callback([f, &g] {
+    limit_command(*f);
     auto c = connect(g);
     std::string ns = ops::release_namespace(*c, f->name, g.namespace_);
     auto o = deploy_options(*f);

@@ -13,6 +13,7 @@ struct GlobalOptions {
   std::string kubeconfig;  ///< --kubeconfig (else KUBECONFIG, else ~/.kube/config)
   std::string context;     ///< --context
   std::string namespace_;  ///< -n/--namespace
+  std::string request_timeout;  ///< --request-timeout ("" = 60s; see kube::Deadline)
   std::string output = "table";
   int verbosity = 0;
   bool quiet = false;

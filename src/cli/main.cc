@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "fatectl/core/error.h"
 #include "fatectl/core/log.h"
+#include "fatectl/kube/deadline.h"
 
 namespace {
 
@@ -15,14 +16,17 @@ const char* kExitCodes =
     "  0  success\n"
     "  1  the operation failed (or, for diff, changes were found)\n"
     "  2  usage error or invalid input (spec, job file, flags)\n"
-    "  3  cluster unreachable, or the request was refused (401/403, TLS)\n"
-    "  4  timed out waiting\n";
+    "  3  cluster unreachable, the request was refused (401/403, TLS), or the API server's answer\n"
+    "     broke a limit (too large, too slow, a list without end)\n"
+    "  4  timed out: a wait, --timeout or --request-timeout passed (also: Retry-After beyond it)\n";
 
 void apply_log_settings(const fatectl::cli::GlobalOptions& g) {
   auto& s = fatectl::log::settings();
   s.verbosity = g.verbosity;
   s.quiet = g.quiet;
   s.color = !g.no_color && std::getenv("NO_COLOR") == nullptr;
+  // Every kube::Client made by the command carries this; commands with --timeout narrow it.
+  fatectl::kube::Deadline::set_process_default(fatectl::kube::Deadline::from_request_timeout(g.request_timeout));
 }
 
 }  // namespace
@@ -45,6 +49,10 @@ int main(int argc, char** argv) {
   app.add_option("-n,--namespace", g.namespace_, "Kubernetes namespace (default: the spec's or the context's)");
   app.add_option("-o,--output", g.output, "output format: table, yaml or json")
       ->check(CLI::IsMember({"table", "wide", "yaml", "json"}));
+  app.add_option("--request-timeout", g.request_timeout,
+                 "longest one API request may take, its retries and Retry-After waits included (kubectl's "
+                 "format: 30s, 2m, 1h30m; a bare number is seconds; 0 = no limit; default 60s); --timeout, "
+                 "where a command has it, bounds the whole command");
   app.add_flag("-v,--verbose", g.verbosity, "more detail on stderr (repeat: -vv debug, -vvv HTTP trace)");
   app.add_flag("-q,--quiet", g.quiet, "only errors on stderr");
   app.add_flag("--no-color", g.no_color, "no colour (also when NO_COLOR is set)");

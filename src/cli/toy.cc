@@ -13,6 +13,7 @@
 #include "fatectl/core/yaml.h"
 #include "fatectl/fed/job.h"
 #include "fatectl/fed/party.h"
+#include "fatectl/kube/deadline.h"
 #include "fatectl/ops/route_file.h"
 #include "fatectl/ops/routes.h"
 #include "fatectl/ops/toy.h"
@@ -174,6 +175,9 @@ void run_cluster(const ToyOptions& o, GlobalOptions& g) {
   co.guest = ops::parse_party_id(o.guest, "--guest");
   co.host = ops::parse_party_id(o.host, "--host");
   co.timeout = std::chrono::duration_cast<std::chrono::seconds>(fed::parse_duration(o.timeout));
+  // --timeout is the whole command's deadline: both toy runs and every request end by it.
+  kube::Deadline::limit_command(std::chrono::duration_cast<std::chrono::milliseconds>(fed::parse_duration(o.timeout)),
+                                "--timeout " + o.timeout);
   co.skip_one_sided = o.skip_one_sided;
   co.version = o.fate_version;
   bool human = g.format() == output::Format::Table;

@@ -1,5 +1,7 @@
 #include "fatectl/kube/api.h"
 
+#include <functional>
+#include <set>
 #include <tuple>
 
 #include "fatectl/core/error.h"
@@ -22,7 +24,12 @@ std::string describe(const ResourceInfo& ri, const std::string& ns, const std::s
 /// Sends, and when the connection itself fails, says which object the request was for.
 Response send_for(Client& c, const Request& r, const std::string& verb, const std::string& what) {
   try {
-    return c.send(r);
+    if (!r.what.empty()) return c.send(r);
+    Request named = r;
+    named.what = what;
+    return c.send(named);
+  } catch (const BadAnswer& e) {
+    throw BadAnswer("cannot " + verb + " " + what + ": " + e.what());
   } catch (const Error& e) {
     throw Error(e.kind(), "cannot " + verb + " " + what + ": " + e.what());
   }
@@ -111,27 +118,98 @@ std::optional<YAML::Node> get(Client& c, const ObjectRef& ref) {
   return resp.json();
 }
 
-std::vector<YAML::Node> list(Client& c, const std::string& api_version, const std::string& kind,
-                             const std::string& ns, const std::string& label_selector) {
+namespace {
+
+/// Reads a list page by page: `on_page(items, values, bytes)` gets each page's items (with
+/// apiVersion/kind put back) and what the page cost. Bounded: kMaxListPages pages, a repeated or
+/// oversized continue token, each page within kMaxListPageBytes and kMaxJsonValues (a page over
+/// either is asked again with a smaller limit, down to one item).
+void list_pages(Client& c, const std::string& api_version, const std::string& kind, const std::string& ns,
+                const std::string& label_selector,
+                const std::function<void(const YAML::Node& items, uint64_t values, uint64_t bytes)>& on_page) {
   ResourceInfo ri = c.resource_for(api_version, kind);
-  std::vector<YAML::Node> out;
+  const std::string what = describe(ri, ns, "");
+  const std::string one = "one list of " + ri.resource + (ns.empty() ? " in all namespaces" : " in namespace '" + ns + "'");
+  long limit = kListPageSize;
   std::string cont;
-  do {
-    std::string path = object_path(ri, ns) + "?limit=500";
+  std::set<size_t> seen;  // hashes of the continue tokens so far
+  for (int page = 1;; ++page) {
+    if (page > kMaxListPages)
+      throw BadAnswer("cannot list " + what + ": the API server kept sending more pages (stopped after " +
+                        std::to_string(kMaxListPages) + " pages of up to " + std::to_string(limit) + " items)");
+    std::string path = object_path(ri, ns) + "?limit=" + std::to_string(limit);
     if (!label_selector.empty()) path += "&labelSelector=" + url_escape(label_selector);
     if (!cont.empty()) path += "&continue=" + url_escape(cont);
-    Response resp = send_for(c, Request::get(path), "list", describe(ri, ns, ""));
-    if (!resp.ok()) throw api_error(c, resp, "list", describe(ri, ns, ""));
-    YAML::Node n = resp.json();
+    Request req = Request::get(path);
+    req.max_bytes = kMaxListPageBytes;
+    req.what = one;
+    YAML::Node n;
+    uint64_t bytes = 0, values = 0;
+    try {
+      Response resp = c.send(req);
+      if (!resp.ok()) throw api_error(c, resp, "list", what);
+      bytes = resp.body.size();
+      values = json_values(resp.body, kMaxJsonValues);
+      n = resp.json();
+    } catch (const ResponseTooLarge& e) {
+      if (limit > 1) {  // the same page again, in smaller pieces
+        limit = std::max(1L, limit / 10);
+        log::debug("list {}: {}; asking again with limit={}", what, e.what(), limit);
+        --page;
+        continue;
+      }
+      throw ResponseTooLarge("cannot list " + what + ": " + e.what() + " (even with limit=1)");
+    } catch (const BadAnswer& e) {
+      throw BadAnswer("cannot list " + what + ": " + e.what());
+    } catch (const Error& e) {
+      if (std::string(e.what()).rfind("cannot list", 0) == 0) throw;
+      throw Error(e.kind(), "cannot list " + what + ": " + e.what());
+    }
+    YAML::Node items(YAML::NodeType::Sequence);
     for (const auto& item : n["items"]) {
       YAML::Node it = item;
       // Lists omit apiVersion/kind per item; put them back so callers can make refs.
       if (!it["apiVersion"]) it["apiVersion"] = api_version;
       if (!it["kind"]) it["kind"] = kind;
-      out.push_back(it);
+      items.push_back(it);
     }
+    on_page(items, values, bytes);
     cont = s(F(n)["metadata"]["continue"]);
-  } while (!cont.empty());
+    if (cont.empty()) return;
+    if (cont.size() > 64 * 1024)
+      throw BadAnswer("cannot list " + what + ": the API server sent a continue token of " + std::to_string(cont.size()) +
+                        " bytes");
+    if (!seen.insert(std::hash<std::string>{}(cont)).second)
+      throw BadAnswer("cannot list " + what + ": the API server sent the same continue token again after page " +
+                        std::to_string(page) + " (a broken server or proxy; the list would never end)");
+  }
+}
+
+}  // namespace
+
+void list_each(Client& c, const std::string& api_version, const std::string& kind, const std::string& ns,
+               const std::string& label_selector, const std::function<void(const YAML::Node&)>& fn) {
+  list_pages(c, api_version, kind, ns, label_selector, [&](const YAML::Node& items, uint64_t, uint64_t) {
+    for (const auto& it : items) fn(it);
+  });
+}
+
+std::vector<YAML::Node> list(Client& c, const std::string& api_version, const std::string& kind,
+                             const std::string& ns, const std::string& label_selector) {
+  std::vector<YAML::Node> out;
+  uint64_t values = 0, bytes = 0;
+  int pages = 0;
+  list_pages(c, api_version, kind, ns, label_selector, [&](const YAML::Node& items, uint64_t v, uint64_t b) {
+    values += v;
+    bytes += b;
+    ++pages;
+    if (values > kMaxJsonValues || bytes > kMaxListPageBytes)
+      throw ResponseTooLarge("cannot list " + kind + " objects" + (ns.empty() ? "" : " in namespace '" + ns + "'") +
+                             ": the list is larger than fatectl keeps in memory (more than " +
+                             std::to_string(kMaxJsonValues) + " JSON values or " +
+                             std::to_string(kMaxListPageBytes / kMiB) + " MiB over " + std::to_string(pages) + " pages)");
+    for (const auto& it : items) out.push_back(it);
+  });
   return out;
 }
 
@@ -167,9 +245,12 @@ std::string pod_logs(Client& c, const std::string& ns, const std::string& pod, c
                      "/log?tailLines=" + std::to_string(tail);
   if (!container.empty()) path += "&container=" + url_escape(container);
   if (previous) path += "&previous=true";
+  path += "&limitBytes=" + std::to_string(kMaxLogBytes);
   Request r = Request::get(path);
   r.accept = "*/*";
   r.timeout_s = 15;
+  r.max_bytes = kMaxLogBytes + 64 * 1024;  // a server that ignores limitBytes
+  r.what = "the log of pod '" + pod + "'";
   try {
     Response resp = c.send(r);
     if (!resp.ok()) return "";

@@ -329,20 +329,31 @@ void wait_ready(Client& c, const std::vector<Manifest>& manifests, const WaitOpt
   using Clock = std::chrono::steady_clock;
   auto start = Clock::now();
   auto deadline = start + o.timeout;
+  std::string limit = "after " + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(o.timeout).count()) + "s";
+  if (c.deadline().has_command_end() && c.deadline().command_end() < deadline) {
+    deadline = c.deadline().command_end();  // the command's --timeout, counted from its start
+    limit = "(" + c.deadline().command_flag() + ")";
+  }
   auto last_explain = start - o.explain_every;
   std::map<const Manifest*, std::string> reasons;
   std::vector<std::string> modules;
   for (auto* m : items)
     if (std::find(modules.begin(), modules.end(), module_or_kind(*m)) == modules.end()) modules.push_back(module_or_kind(*m));
+  // The names waited for per (apiVersion, kind, namespace): only those are kept from each list.
+  std::map<std::tuple<std::string, std::string, std::string>, std::set<std::string>> wanted;
+  for (auto* m : items) {
+    ObjectRef r = m->ref();
+    wanted[std::make_tuple(r.api_version, r.kind, r.namespace_)].insert(r.name);
+  }
   for (;;) {
     // One list per (apiVersion, kind, namespace) per round.
     std::map<std::tuple<std::string, std::string, std::string>, std::map<std::string, YAML::Node>> live;
-    for (auto* m : items) {
-      ObjectRef r = m->ref();
-      auto key = std::make_tuple(r.api_version, r.kind, r.namespace_);
-      if (live.count(key)) continue;
+    for (const auto& [key, names] : wanted) {
       auto& byname = live[key];
-      for (const auto& obj : list(c, r.api_version, r.kind, r.namespace_)) byname[s(F(obj)["metadata"]["name"])] = obj;
+      list_each(c, std::get<0>(key), std::get<1>(key), std::get<2>(key), "", [&](const YAML::Node& obj) {
+        std::string name = s(F(obj)["metadata"]["name"]);
+        if (names.count(name)) byname[name] = obj;
+      });
     }
     bool do_explain = Clock::now() - last_explain >= o.explain_every;
     if (do_explain) last_explain = Clock::now();
@@ -386,6 +397,7 @@ void wait_ready(Client& c, const std::vector<Manifest>& manifests, const WaitOpt
     }
     if (not_ready.empty()) return;
     if (Clock::now() >= deadline) {
+      Client::Grace grace(c);  // a few seconds past the deadline to say why
       std::string msg;
       for (auto& [m, why] : not_ready) {
         if (reasons[m].empty() && do_explain == false) {
@@ -399,8 +411,7 @@ void wait_ready(Client& c, const std::vector<Manifest>& manifests, const WaitOpt
         }
         msg += (msg.empty() ? "" : "; ") + m->ref().str() + " (module " + module_or_kind(*m) + ") not ready: " + why;
       }
-      auto secs = std::chrono::duration_cast<std::chrono::seconds>(o.timeout).count();
-      throw timed_out("timed out after " + std::to_string(secs) + "s: " + msg);
+      throw timed_out("timed out " + limit + ": " + msg);
     }
     auto left = deadline - Clock::now();
     std::this_thread::sleep_for(std::min<Clock::duration>(o.interval, left));
@@ -410,6 +421,11 @@ void wait_ready(Client& c, const std::vector<Manifest>& manifests, const WaitOpt
 void wait_gone(Client& c, const std::vector<ObjectRef>& refs, std::chrono::seconds timeout,
                std::chrono::milliseconds interval) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string limit = "after " + std::to_string(timeout.count()) + "s";
+  if (c.deadline().has_command_end() && c.deadline().command_end() < deadline) {
+    deadline = c.deadline().command_end();
+    limit = "(" + c.deadline().command_flag() + ")";
+  }
   std::vector<ObjectRef> left = refs;
   while (!left.empty()) {
     std::vector<ObjectRef> still;
@@ -420,11 +436,11 @@ void wait_gone(Client& c, const std::vector<ObjectRef>& refs, std::chrono::secon
     if (std::chrono::steady_clock::now() >= deadline) {
       std::string names;
       for (const auto& r : left) names += (names.empty() ? "" : ", ") + r.str();
-      throw timed_out("timed out after " + std::to_string(timeout.count()) + "s waiting for deletion of: " + names +
+      throw timed_out("timed out " + limit + " waiting for deletion of: " + names +
                       " (a finalizer may be holding them)");
     }
     log::progress("waiting for " + std::to_string(left.size()) + " object(s) to go: " + left.front().str());
-    std::this_thread::sleep_for(interval);
+    std::this_thread::sleep_until(std::min(deadline, std::chrono::steady_clock::now() + interval));
   }
 }
 

@@ -11,32 +11,111 @@
 #include "fatectl/version.h"
 
 namespace fatectl::kube {
-namespace {
 
-size_t write_body(char* p, size_t sz, size_t n, void* ud) {
-  static_cast<std::string*>(ud)->append(p, sz * n);
-  return sz * n;
-}
-
-struct HeaderSink {
+/// What one attempt read and why it stopped: body and header limits, the low-speed check.
+struct Transfer {
+  enum class Stop { None, TooBig, TooSlow, HeadersTooBig };
+  std::string* body = nullptr;
+  uint64_t max_bytes = kMaxObjectBytes;
+  uint64_t low_speed_bytes = 0;
+  std::chrono::seconds low_speed_window{10};
   std::string retry_after;
   std::string content_type;
+  uint64_t header_bytes = 0;
+  uint64_t body_bytes = 0;
+  Stop stop = Stop::None;
+  bool started = false;  // the first header line arrived: the low-speed windows run from here
+  std::chrono::steady_clock::time_point window_start;
+  uint64_t window_mark = 0;  // bytes seen when the current window started
+  uint64_t slow_bytes = 0;   // what the failing window got
+  CURLcode rc = CURLE_OK;
+  std::string err;
+  uint64_t seen() const { return header_bytes + body_bytes; }
 };
 
-size_t write_header(char* p, size_t sz, size_t n, void* ud) {
-  auto* hs = static_cast<HeaderSink*>(ud);
-  std::string line(p, sz * n);
-  auto colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string k = line.substr(0, colon);
-    for (auto& ch : k) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    std::string v = line.substr(colon + 1);
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.erase(0, 1);
-    while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.pop_back();
-    if (k == "retry-after") hs->retry_after = v;
-    if (k == "content-type") hs->content_type = v;
+namespace {
+
+constexpr uint64_t kMaxHeaderBytes = 256 * 1024;
+
+size_t write_body(char* p, size_t sz, size_t n, void* ud) {
+  auto* t = static_cast<Transfer*>(ud);
+  size_t len = sz * n;
+  if (len > t->max_bytes - t->body->size()) {  // body->size() <= max_bytes always
+    t->stop = Transfer::Stop::TooBig;
+    return 0;  // libcurl ends the transfer with CURLE_WRITE_ERROR
   }
-  return sz * n;
+  t->body->append(p, len);
+  t->body_bytes += len;
+  return len;
+}
+
+size_t write_header(char* p, size_t sz, size_t n, void* ud) {
+  auto* t = static_cast<Transfer*>(ud);
+  size_t len = sz * n;
+  t->header_bytes += len;
+  if (t->header_bytes > kMaxHeaderBytes) {
+    t->stop = Transfer::Stop::HeadersTooBig;
+    return 0;
+  }
+  if (!t->started) {
+    t->started = true;
+    t->window_start = std::chrono::steady_clock::now();
+    t->window_mark = 0;
+  }
+  std::string_view line(p, len);
+  auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    std::string k(line.substr(0, colon));
+    for (auto& ch : k) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    std::string_view v = line.substr(colon + 1);
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
+    if (k == "retry-after") t->retry_after = std::string(v.substr(0, 64));
+    if (k == "content-type") t->content_type = std::string(v.substr(0, 256));
+  }
+  return len;
+}
+
+// Called by libcurl about once a second and whenever data moves: the low-speed check.
+int on_progress(void* ud, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(ud);
+  if (!t->started || t->low_speed_bytes == 0) return 0;
+  auto now = std::chrono::steady_clock::now();
+  if (now - t->window_start < t->low_speed_window) return 0;
+  uint64_t got = t->seen() - t->window_mark;
+  if (got < t->low_speed_bytes) {
+    t->stop = Transfer::Stop::TooSlow;
+    t->slow_bytes = got;
+    return 1;  // CURLE_ABORTED_BY_CALLBACK
+  }
+  t->window_start = now;
+  t->window_mark = t->seen();
+  return 0;
+}
+
+std::string human_bytes(uint64_t n) {
+  if (n >= kMiB && n % kMiB == 0) return std::to_string(n / kMiB) + " MiB";
+  if (n >= 1024 && n % 1024 == 0) return std::to_string(n / 1024) + " KiB";
+  return std::to_string(n) + (n == 1 ? " byte" : " bytes");
+}
+
+// "GET /api/v1/namespaces/x/secrets" (the query left out: continue tokens can be long).
+std::string request_line(const Request& r) {
+  std::string p = r.path.substr(0, r.path.find('?'));
+  if (p.size() > 160) p = p.substr(0, 160) + "...";
+  return r.method + " " + p;
+}
+
+// Retry-After in seconds (RFC 9110 delay-seconds); -1 when absent or an HTTP-date. Huge values
+// saturate instead of overflowing.
+long long retry_after_seconds(const std::string& v) {
+  if (v.empty()) return -1;
+  long long s = 0;
+  for (char ch : v) {
+    if (ch < '0' || ch > '9') return -1;
+    if (s < 1'000'000'000'000LL) s = s * 10 + (ch - '0');
+  }
+  return s;
 }
 
 bool transient_curl(CURLcode rc) {
@@ -118,10 +197,76 @@ int hex4(std::string_view t, size_t at) {
 }
 }  // namespace
 
-YAML::Node parse_json(std::string_view text, const std::string& name) {
+namespace {
+
+/// A read-only istream buffer over text that is already in memory (no copy for yaml-cpp).
+struct ViewBuf : std::streambuf {
+  explicit ViewBuf(std::string_view v) {
+    char* p = const_cast<char*>(v.data());
+    setg(p, p, p + v.size());
+  }
+};
+
+YAML::Node load_view(std::string_view text, const std::string& name) {
+  ViewBuf buf(text);
+  std::istream in(&buf);
+  try {
+    return YAML::Load(in);
+  } catch (const YAML::Exception& e) {
+    Location l{name, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
+    throw invalid_at(l, "", e.msg);
+  }
+}
+
+}  // namespace
+
+uint64_t json_values(std::string_view t, uint64_t stop_after) {
+  uint64_t n = 0;
+  bool in_str = false, in_scalar = false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    char ch = t[i];
+    if (in_str) {
+      if (ch == '\\') ++i;
+      else if (ch == '"') in_str = false;
+      continue;
+    }
+    switch (ch) {
+      case '"':
+        in_str = true;
+        in_scalar = false;
+        ++n;
+        break;
+      case '{':
+      case '[':
+        in_scalar = false;
+        ++n;
+        break;
+      case '}':
+      case ']':
+      case ',':
+      case ':':
+      case ' ':
+      case '\t':
+      case '\n':
+      case '\r':
+        in_scalar = false;
+        break;
+      default:
+        if (!in_scalar) ++n;
+        in_scalar = true;
+    }
+    if (n > stop_after) return n;
+  }
+  return n;
+}
+
+YAML::Node parse_json(std::string_view text, const std::string& name, uint64_t max_values) {
+  if (max_values != UINT64_MAX && json_values(text, max_values) > max_values)
+    throw ResponseTooLarge(name + " holds more than " + std::to_string(max_values) +
+                           " JSON values, the most fatectl parses from one document");
   // yaml-cpp reads JSON, except UTF-16 surrogate pairs (\ud83d\ude00) and "\/": decode those here.
   if (text.find("\\u") == std::string_view::npos && text.find("\\/") == std::string_view::npos)
-    return yaml::parse(text, name);
+    return load_view(text, name);
   std::string o;
   o.reserve(text.size());
   bool in_str = false;
@@ -170,12 +315,16 @@ YAML::Node parse_json(std::string_view text, const std::string& name) {
     o += nx;
     ++i;
   }
-  return yaml::parse(o, name);
+  return load_view(o, name);
 }
 
 YAML::Node Response::json() const {
   if (body.empty()) return YAML::Node();
-  return parse_json(body, "API server response");
+  if (json_values(body, kMaxJsonValues) > kMaxJsonValues)
+    throw ResponseTooLarge("the API server sent more than " + std::to_string(kMaxJsonValues) + " JSON values for " +
+                           (what.empty() ? std::string("one response") : what) +
+                           "; fatectl parses at most that many from one response");
+  return parse_json(body, "API server response", UINT64_MAX);
 }
 
 std::string Response::message() const {
@@ -311,9 +460,14 @@ std::string Client::authorization(bool refresh) {
   return "";
 }
 
-Response Client::perform_once(CURL* h, const Request& r, const std::string& auth, CURLcode& rc, std::string& err) {
+Response Client::perform_once(CURL* h, const Request& r, const std::string& auth, const Deadline::Window& w,
+                              Transfer& t) {
   Response resp;
-  HeaderSink hs;
+  resp.what = r.what;
+  t.body = &resp.body;
+  t.max_bytes = r.max_bytes;
+  t.low_speed_bytes = opts_.low_speed_bytes;
+  t.low_speed_window = std::chrono::seconds(std::max(1L, opts_.low_speed_window_s));
   char errbuf[CURL_ERROR_SIZE] = {0};
   std::string u = url(r.path);
   if (!cfg_.tls_server_name.empty()) {
@@ -326,11 +480,22 @@ Response Client::perform_once(CURL* h, const Request& r, const std::string& auth
   setup_connection(h);
   curl_easy_setopt(h, CURLOPT_URL, u.c_str());
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT, r.timeout_s);
+  // The whole attempt (connect, TLS, request, response) ends by the window; connect + TLS sooner.
+  long long left = w.bounded() ? std::max(1LL, w.left_ms()) : 0;
+  long long connect_ms = opts_.connect_timeout_s * 1000LL;
+  if (left > 0) connect_ms = std::min(connect_ms, left);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(left));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_ms));
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp.body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, write_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &hs);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
+  // A declared Content-Length over the limit ends the request before the body is read; bodies
+  // without one (chunked, compressed) are counted by write_body after decompression.
+  curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_bytes));
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
   curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, ("Accept: " + r.accept).c_str());
@@ -349,21 +514,24 @@ Response Client::perform_once(CURL* h, const Request& r, const std::string& auth
   }
   headers = curl_slist_append(headers, "Expect:");
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  rc = curl_easy_perform(h);
+  t.rc = curl_easy_perform(h);
   curl_slist_free_all(headers);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
-  if (rc != CURLE_OK) {
-    err = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+  if (t.rc != CURLE_OK) {
+    t.err = errbuf[0] ? errbuf : curl_easy_strerror(t.rc);
+    resp.body.clear();
+    resp.body.shrink_to_fit();
     return resp;
   }
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
-  resp.retry_after = hs.retry_after;
-  resp.content_type = hs.content_type;
+  resp.retry_after = t.retry_after;
+  resp.content_type = t.content_type;
   return resp;
 }
 
 Response Client::send(const Request& r) {
+  using Clock = std::chrono::steady_clock;
   CURL* h = acquire();
   struct Releaser {
     Client* c;
@@ -372,30 +540,67 @@ Response Client::send(const Request& r) {
   } releaser{this, h};
   bool refreshed = false;
   double backoff = opts_.backoff_base_s;
+  auto started = Clock::now();
+  Deadline::Window w = request_window();
+  if (r.timeout_s > 0 && started + std::chrono::seconds(r.timeout_s) < w.end) {
+    w.end = started + std::chrono::seconds(r.timeout_s);
+    w.flag = "its own limit of " + std::to_string(r.timeout_s) + "s";
+  }
+  const std::string line = request_line(r);
+  const std::string what = r.what.empty() ? line : r.what + " (" + line + ")";
+  auto elapsed = [&] {
+    return Deadline::describe(std::chrono::duration_cast<Deadline::Ms>(Clock::now() - started));
+  };
+  auto limit_note = [&] { return w.flag.empty() ? std::string() : "; limit: " + w.flag; };
+  // Waits `d` seconds before the next attempt when that leaves time for it; false otherwise.
+  auto wait_fits = [&](double d) {
+    auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(d));
+    if (w.bounded() && until + std::chrono::milliseconds(100) >= w.end) return false;
+    std::this_thread::sleep_until(until);
+    return true;
+  };
   for (int attempt = 1;; ++attempt) {
+    if (w.bounded() && w.left_ms() <= 0)
+      throw timed_out("no time left for " + line + " on " + cfg_.server + " (" + w.flag + " has passed)");
     std::string auth = authorization();
-    CURLcode rc = CURLE_OK;
-    std::string err;
-    auto t0 = std::chrono::steady_clock::now();
+    Transfer t;
     ++stats_.requests;
-    Response resp = perform_once(h, r, auth, rc, err);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-    if (rc != CURLE_OK) {
-      log::trace("HTTP {} {} -> {} ({} ms)", r.method, r.path, err, ms);
-      if (r.retry && transient_curl(rc) && attempt < opts_.max_attempts) {
+    auto t0 = Clock::now();
+    Response resp = perform_once(h, r, auth, w, t);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+    if (t.rc != CURLE_OK) {
+      log::trace("HTTP {} {} -> {} ({} ms)", r.method, r.path, t.err, ms);
+      if (t.stop == Transfer::Stop::TooBig || t.rc == CURLE_FILESIZE_EXCEEDED)
+        throw ResponseTooLarge("the API server sent more than " + human_bytes(r.max_bytes) + " for " + what +
+                               "; fatectl reads at most that much for one response");
+      if (t.stop == Transfer::Stop::HeadersTooBig)
+        throw BadAnswer("the API server sent more than " + human_bytes(kMaxHeaderBytes) + " of headers for " + what);
+      if (t.stop == Transfer::Stop::TooSlow)
+        throw BadAnswer("the API server " + cfg_.server + " sent only " + human_bytes(t.slow_bytes) + " in " +
+                          std::to_string(opts_.low_speed_window_s) + " s while answering " + line +
+                          " (fatectl gives up below " + human_bytes(opts_.low_speed_bytes) + " per " +
+                          std::to_string(opts_.low_speed_window_s) + " s: a broken proxy or an overloaded server?)");
+      if (t.rc == CURLE_OPERATION_TIMEDOUT && w.bounded() && Clock::now() + std::chrono::milliseconds(100) >= w.end) {
+        if (t.seen() == 0)
+          throw timed_out("no answer from " + cfg_.server + " in " + elapsed() + " (request " + line + limit_note() + ")");
+        throw timed_out("the API server " + cfg_.server + " did not finish answering " + line + " in " + elapsed() +
+                        " (" + human_bytes(t.seen()) + " received" + limit_note() + ")");
+      }
+      if (r.retry && transient_curl(t.rc) && attempt < opts_.max_attempts) {
         double d = jitter(backoff);
         backoff = std::min(backoff * 2, opts_.backoff_cap_s);
-        ++stats_.retries;
-        log::debug("{} {}: {}; retrying in {:.1f}s (attempt {}/{})", r.method, r.path, err, d, attempt + 1,
+        log::debug("{} {}: {}; retrying in {:.1f}s (attempt {}/{})", r.method, r.path, t.err, d, attempt + 1,
                    opts_.max_attempts);
-        std::this_thread::sleep_for(std::chrono::duration<double>(d));
-        continue;
+        if (wait_fits(d)) {
+          ++stats_.retries;
+          continue;
+        }
       }
-      std::string what = "cannot reach the API server " + cfg_.server + " (context '" + cfg_.context + "'): " + err;
-      if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
-        what += " — check the cluster's certificate-authority(-data) or tls-server-name in " + cfg_.source;
-      if (attempt > 1) what += " (after " + std::to_string(attempt) + " attempts)";
-      throw unreachable(what);
+      std::string msg = "cannot reach the API server " + cfg_.server + " (context '" + cfg_.context + "'): " + t.err;
+      if (t.rc == CURLE_PEER_FAILED_VERIFICATION || t.rc == CURLE_SSL_CACERT_BADFILE)
+        msg += " — check the cluster's certificate-authority(-data) or tls-server-name in " + cfg_.source;
+      if (attempt > 1) msg += " (after " + std::to_string(attempt) + " attempts)";
+      throw unreachable(msg);
     }
     log::trace("HTTP {} {} -> {} ({} ms)", r.method, r.path, resp.status, ms);
     if (resp.status == 401 && cfg_.exec && !refreshed) {
@@ -407,15 +612,23 @@ Response Client::send(const Request& r) {
     if (r.retry && transient_status(resp.status) && attempt < opts_.max_attempts) {
       double d = jitter(backoff);
       backoff = std::min(backoff * 2, opts_.backoff_cap_s);
-      if (resp.status == 429 && !resp.retry_after.empty()) {
-        double ra = std::atof(resp.retry_after.c_str());
-        d = std::min(ra, opts_.retry_after_cap_s) + jitter(0.1);
+      long long ra = resp.status == 429 ? retry_after_seconds(resp.retry_after) : -1;
+      if (ra >= 0) {
+        // Honoured, but only within the time left: asking for more ends the command now.
+        if (w.bounded() && std::chrono::seconds(ra) + std::chrono::milliseconds(100) >= w.end - Clock::now())
+          throw timed_out("the API server answered " + line + " with 429 Too Many Requests and asked to retry after " +
+                          std::to_string(ra) + " s, but only " +
+                          Deadline::describe(Deadline::Ms(w.left_ms())) + " are left (limit: " + w.flag + ")");
+        d = static_cast<double>(ra) + jitter(0.1);
       }
-      ++stats_.retries;
       log::debug("{} {}: HTTP {}; retrying in {:.1f}s (attempt {}/{})", r.method, r.path, resp.status, d,
                  attempt + 1, opts_.max_attempts);
-      std::this_thread::sleep_for(std::chrono::duration<double>(d));
-      continue;
+      if (wait_fits(d)) {
+        ++stats_.retries;
+        continue;
+      }
+      resp.retry_after = "after " + std::to_string(attempt) + " attempts; no time left for another within " + w.flag;
+      return resp;
     }
     if (transient_status(resp.status) && attempt > 1)
       resp.retry_after = "after " + std::to_string(attempt) + " attempts";  // noted for api_error
@@ -471,7 +684,9 @@ ResourceInfo Client::resource_for(const std::string& api_version, const std::str
   }
   if (list.empty()) {
     std::string path = group.empty() ? "/api/" + gv_version : "/apis/" + group + "/" + gv_version;
-    Response r = send(Request::get(path));
+    Request req = Request::get(path);
+    req.what = "the discovery of " + api_version;
+    Response r = send(req);
     if (r.status == 404)
       throw failed("the API server does not serve " + api_version + " (needed for kind " + kind +
                    "); server version " + version().git_version);

@@ -58,7 +58,9 @@ bool Decoder::next(Frame& out) {
     for (int i = 0; i < 8; ++i) n = (n << 8) | b(2 + i);
     pos = 10;
   }
-  if (n > (1ull << 31)) throw failed("WebSocket: frame of " + std::to_string(n) + " bytes is too large");
+  if (n > kMaxFrameBytes)
+    throw ResponseTooLarge("the API server sent a WebSocket frame of " + std::to_string(n) + " bytes; fatectl accepts at most " +
+                           std::to_string(kMaxFrameBytes / kMiB) + " MiB per frame");
   uint8_t key[4] = {0, 0, 0, 0};
   if (masked) {
     if (buf_.size() < pos + 4) return false;
@@ -91,9 +93,14 @@ using Clock = std::chrono::steady_clock;
 /// The CONNECT_ONLY connection: send and receive raw bytes with a deadline.
 class Conn {
  public:
-  Conn(CURL* h, Clock::time_point deadline, std::string what) : h_(h), deadline_(deadline), what_(std::move(what)) {
+  Conn(CURL* h, Deadline::Window w, std::string what) : h_(h), w_(std::move(w)), what_(std::move(what)) {
     curl_easy_getinfo(h_, CURLINFO_ACTIVESOCKET, &sock_);
   }
+  /// Until the 101 answer: the request's own (shorter) window applies too.
+  void limit(const Deadline::Window& w) {
+    if (w.end < w_.end) w_ = w;
+  }
+  void unlimit(const Deadline::Window& w) { w_ = w; }
   void send_all(std::string_view data) {
     size_t off = 0;
     while (off < data.size()) {
@@ -129,15 +136,17 @@ class Conn {
 
  private:
   void wait(short events) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()).count();
-    if (left <= 0) throw timed_out(what_ + ": did not finish within the timeout");
+    long long left = w_.left_ms();
+    if (left <= 0)
+      throw timed_out(what_ + ": did not finish within " + Deadline::describe(Deadline::Ms(w_.total)) + " (" +
+                      w_.flag + ")");
     pollfd p{static_cast<int>(sock_), events, 0};
     int r = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
     if (r < 0 && errno != EINTR) throw failed(what_ + ": poll: " + std::strerror(errno));
   }
   CURL* h_;
   curl_socket_t sock_ = CURL_SOCKET_BAD;
-  Clock::time_point deadline_;
+  Deadline::Window w_;
   std::string what_;
 };
 
@@ -189,7 +198,11 @@ ExecResult exec(Client& c, const std::string& ns, const std::string& pod, const 
   if (command.empty()) throw invalid("exec: empty command");
   const Config& cfg = c.config();
   std::string what = "exec into pod '" + pod + "' in namespace '" + ns + "'";
-  auto deadline = Clock::now() + opts.timeout;
+  // The whole exec ends by its own timeout or the command's deadline; until the 101 answer the
+  // request window (--request-timeout) applies too.
+  Deadline::Window stream_w = c.deadline().stream(opts.timeout, "the exec timeout");
+  Deadline::Window upgrade_w = c.request_window();
+  if (stream_w.end < upgrade_w.end) upgrade_w = stream_w;
 
   std::string query;
   for (const auto& a : command) query += (query.empty() ? "" : "&") + std::string("command=") + url_escape(a);
@@ -211,13 +224,19 @@ ExecResult exec(Client& c, const std::string& ns, const std::string& pod, const 
   curl_easy_setopt(ch.h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(ch.h, CURLOPT_CONNECT_ONLY, 1L);
   curl_easy_setopt(ch.h, CURLOPT_ERRORBUFFER, errbuf);
-  auto left_s = std::chrono::duration_cast<std::chrono::seconds>(opts.timeout).count();
-  curl_easy_setopt(ch.h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(std::max<long long>(1, std::min<long long>(left_s, 30))));
+  long long left_ms = upgrade_w.bounded() ? std::max(1LL, upgrade_w.left_ms()) : 0;
+  if (upgrade_w.bounded() && upgrade_w.left_ms() <= 0)
+    throw timed_out(what + ": no time left (" + upgrade_w.flag + " has passed)");
+  curl_easy_setopt(ch.h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(left_ms == 0 ? 30'000 : std::min(left_ms, 30'000LL)));
+  curl_easy_setopt(ch.h, CURLOPT_TIMEOUT_MS, static_cast<long>(left_ms));
   CURLcode rc = curl_easy_perform(ch.h);
+  if (rc == CURLE_OPERATION_TIMEDOUT && upgrade_w.bounded() && upgrade_w.left_ms() <= 100)
+    throw timed_out(what + ": no answer from " + cfg.server + " in " + Deadline::describe(upgrade_w.total) + " (limit: " +
+                    upgrade_w.flag + ")");
   if (rc != CURLE_OK)
     throw unreachable(what + ": cannot connect to " + cfg.server + ": " + (errbuf[0] ? errbuf : curl_easy_strerror(rc)));
 
-  Conn conn(ch.h, deadline, what);
+  Conn conn(ch.h, upgrade_w, what);
   std::string key = base64_encode(random_bytes(16));
   std::string host = url.substr(url.find("://") + 3);
   host.pop_back();  // trailing '/'
@@ -234,11 +253,13 @@ ExecResult exec(Client& c, const std::string& ns, const std::string& pod, const 
   conn.send_all(req);
 
   // Read the response head (the first frames may arrive in the same read).
+  constexpr size_t kMaxHead = 64 * 1024;
   std::string buf;
   size_t head_end;
   while ((head_end = buf.find("\r\n\r\n")) == std::string::npos) {
     if (!conn.recv_some(buf)) throw unreachable(what + ": the API server closed the connection during the upgrade");
-    if (buf.size() > 1 << 20) throw failed(what + ": response head too large");
+    if (buf.size() > kMaxHead)
+      throw BadAnswer(what + ": the API server sent more than 64 KiB of response head for the upgrade");
   }
   std::string head = buf.substr(0, head_end + 2);
   buf.erase(0, head_end + 4);
@@ -247,16 +268,20 @@ ExecResult exec(Client& c, const std::string& ns, const std::string& pod, const 
   if (status != 101) {
     Response r;
     r.status = status;
+    // The error body (a Status) is short: read what Content-Length says, at most 64 KiB.
     std::string cl = header_value(head, "Content-Length");
-    size_t want = cl.empty() ? 0 : std::stoul(cl);
+    size_t want = kMaxHead;
+    if (!cl.empty() && cl.size() < 7 && cl.find_first_not_of("0123456789") == std::string::npos)
+      want = std::min<size_t>(kMaxHead, std::stoul(cl));
     try {
-      while ((cl.empty() || buf.size() < want) && conn.recv_some(buf)) {
+      while (buf.size() < want && conn.recv_some(buf)) {
       }
     } catch (const Error&) {
     }
-    r.body = buf;
+    r.body = buf.substr(0, kMaxHead);
     throw api_error(c, r, "exec into", "pod '" + pod + "' in namespace '" + ns + "'");
   }
+  conn.unlimit(stream_w);
   if (header_value(head, "Sec-WebSocket-Accept") != ws::accept_for(key))
     throw failed(what + ": the server's Sec-WebSocket-Accept does not match our key");
   ExecResult res;
@@ -283,17 +308,27 @@ ExecResult exec(Client& c, const std::string& ns, const std::string& pod, const 
   std::string message;  // a fragmented message being assembled
   uint8_t message_op = 0;
   bool closed = false;
+  uint64_t collected = 0;
+  auto keep = [&](std::string& into, std::string_view data, const char* name) {
+    collected += data.size();
+    if (collected > opts.max_output)
+      throw ResponseTooLarge(what + ": the command wrote more than " + std::to_string(opts.max_output / kMiB) +
+                             " MiB of output (" + name + "), the most fatectl keeps from it; stopped reading");
+    into.append(data);
+  };
   auto deliver = [&](const std::string& m) {
     if (m.empty()) return;
     unsigned char ch = static_cast<unsigned char>(m[0]);
     std::string_view data(m.data() + 1, m.size() - 1);
     if (ch == 1) {
       if (opts.on_stdout) opts.on_stdout(data);
-      else res.stdout_data.append(data);
+      else keep(res.stdout_data, data, "stdout");
     } else if (ch == 2) {
       if (opts.on_stderr) opts.on_stderr(data);
-      else res.stderr_data.append(data);
+      else keep(res.stderr_data, data, "stderr");
     } else if (ch == 3) {
+      if (status_json.size() + data.size() > 64 * 1024)
+        throw BadAnswer(what + ": the API server sent more than 64 KiB of exit status");
       status_json.append(data);
     }
   };
@@ -302,6 +337,9 @@ ExecResult exec(Client& c, const std::string& ns, const std::string& pod, const 
     while (!closed && dec.next(f)) {
       switch (f.opcode) {
         case 0:
+          if (message.size() + f.payload.size() > ws::kMaxFrameBytes)
+            throw ResponseTooLarge(what + ": the API server sent a fragmented WebSocket message over " +
+                                   std::to_string(ws::kMaxFrameBytes / kMiB) + " MiB");
           message += f.payload;
           if (f.fin) {
             if (message_op == 1 || message_op == 2) deliver(message);

@@ -352,7 +352,10 @@ TEST_CASE("apply, get, list, delete and JSON fidelity through the emulator") {
 TEST_CASE("retries: 500s and 429 are retried, 4xx are not") {
   if (!emu().ok) return;
   std::string admin = emu().admin();
-  Client c(ctx("token"), ClientOptions{6, 0.05, 0.2, 2, 10});
+  ClientOptions quick;
+  quick.backoff_base_s = 0.05;
+  quick.backoff_cap_s = 0.2;
+  Client c(ctx("token"), quick);
   // Two 500s on configmaps, then success.
   run("curl -s -X POST " + admin + "/faults -d '{\"action\":\"status\",\"status\":500,\"times\":2,\"path_regex\":\"configmaps/retry\"}'");
   auto cm = obj("{apiVersion: v1, kind: ConfigMap, metadata: {name: retry, namespace: default}}");

@@ -150,6 +150,7 @@ void deploy_revision(kube::Client& c, Store& store, Record& rec, const std::vect
     rec.description = verb + " failed: " + log::redact(e.what());
     rec.updated = now();
     try {
+      kube::Client::Grace grace(c);  // the record is saved even when the deadline just passed
       store.save(rec);
     } catch (const Error& e2) {
       log::warn("could not record the failure in the release record: {}", e2.what());
@@ -646,10 +647,16 @@ StatusReport status(kube::Client& c, const std::string& ns, const std::string& n
     auto key = std::make_tuple(it.ref.api_version, it.ref.kind, it.ref.namespace_);
     if (!live.count(key)) {
       auto& byname = live[key];
+      std::set<std::string> names;  // keep only the release's objects from each list
+      for (const auto& x : latest->inventory)
+        if (std::make_tuple(x.ref.api_version, x.ref.kind, x.ref.namespace_) == key) names.insert(x.ref.name);
       try {
-        for (const auto& o : kube::list(c, it.ref.api_version, it.ref.kind, it.ref.namespace_))
-          byname[F(o)["metadata"]["name"].str()] = o;
+        kube::list_each(c, it.ref.api_version, it.ref.kind, it.ref.namespace_, "", [&](const YAML::Node& o) {
+          std::string n = F(o)["metadata"]["name"].str();
+          if (names.count(n)) byname[n] = o;
+        });
       } catch (const Error& e) {
+        if (e.kind() == ErrorKind::Timeout || dynamic_cast<const kube::BadAnswer*>(&e)) throw;
         log::debug("listing {}: {}", it.ref.kind, e.what());
       }
     }
@@ -736,7 +743,7 @@ std::string release_namespace(kube::Client& c, const std::string& name, const st
   try {
     found = Store::find_namespaces(c, name);
   } catch (const Error& e) {
-    if (e.kind() != ErrorKind::Unreachable) throw;
+    if (e.kind() != ErrorKind::Unreachable || dynamic_cast<const kube::BadAnswer*>(&e)) throw;
     log::debug("cannot search all namespaces ({}); using the context's namespace", e.what());
     return c.config().namespace_;
   }

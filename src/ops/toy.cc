@@ -31,6 +31,35 @@ Ver parse_ver(const std::string& v) {
 
 bool before(const Ver& v, int ma, int mi) { return v.major < ma || (v.major == ma && v.minor < mi); }
 
+/// FATE's output as the verdict needs it: the first and the last kKeep bytes (what lies between
+/// is counted, not kept), so an endless stream cannot fill memory.
+class HeadTail {
+ public:
+  void append(std::string_view s) {
+    if (head_.size() < kKeep) {
+      size_t take = std::min(kKeep - head_.size(), s.size());
+      head_.append(s.substr(0, take));
+      s.remove_prefix(take);
+    }
+    if (s.empty()) return;
+    tail_.append(s);
+    if (tail_.size() > 2 * kKeep) {  // trim in big steps: amortised O(1) per byte
+      size_t cut = tail_.size() - kKeep;
+      dropped_ += cut;
+      tail_.erase(0, cut);
+    }
+  }
+  std::string text() const {
+    if (dropped_ == 0) return head_ + tail_;
+    return head_ + "\n[... " + std::to_string(dropped_) + " bytes of output not kept ...]\n" + tail_;
+  }
+
+ private:
+  static constexpr size_t kKeep = 1 << 20;
+  std::string head_, tail_;
+  uint64_t dropped_ = 0;
+};
+
 size_t count_of(const std::string& s, const std::string& what) {
   size_t n = 0;
   for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + what.size())) ++n;
@@ -213,8 +242,9 @@ ClusterToyReport run_cluster_toy(const ClusterToyOptions& o) {
     kube::ExecOptions eo;
     eo.container = rep.container;
     eo.timeout = o.timeout;
+    HeadTail kept;  // streamed to on_output whole, kept only as far as the verdict needs
     eo.on_stdout = [&](std::string_view s) {
-      run.output.append(s);
+      kept.append(s);
       if (o.on_output) o.on_output(std::string(s));
     };
     eo.on_stderr = eo.on_stdout;
@@ -222,11 +252,13 @@ ClusterToyReport run_cluster_toy(const ClusterToyOptions& o) {
     try {
       kube::ExecResult r = kube::exec(client, rep.namespace_, rep.pod, cmd.argv, eo);
       run.exit_code = r.exit_code;
-      if (r.exit_code < 0 && !r.error.empty()) run.output += "\n" + r.error + "\n";
+      if (r.exit_code < 0 && !r.error.empty()) kept.append("\n" + r.error + "\n");
+      run.output = kept.text();
       run.analysis = analyse_toy_output(rep.version, run.output, run.exit_code, g, h, g == h);
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::Timeout) throw;
       run.exit_code = -1;
+      run.output = kept.text();
       run.analysis = analyse_toy_output(rep.version, run.output, -1, g, h, g == h);
       run.analysis.verdict = ToyVerdict::Timeout;
       run.analysis.hint = "no verdict from FATE within --timeout " + std::to_string(o.timeout.count()) + "s; " +

@@ -151,8 +151,8 @@ std::vector<Record> Store::list_latest(kube::Client& c, const std::string& ns) {
 
 std::vector<std::string> Store::find_namespaces(kube::Client& c, const std::string& name) {
   std::set<std::string> ns;
-  for (const auto& s : kube::list(c, "v1", "Secret", "", "owner=fatectl,name=" + name))
-    ns.insert(F(s)["metadata"]["namespace"].str());
+  kube::list_each(c, "v1", "Secret", "", "owner=fatectl,name=" + name,
+                  [&](const YAML::Node& s) { ns.insert(F(s)["metadata"]["namespace"].str()); });
   return {ns.begin(), ns.end()};
 }
 

@@ -21,6 +21,7 @@ import time
 import urllib.parse
 
 import emu_capacity
+import emu_faults
 import kube_model as km
 from kube_model import ApiError
 
@@ -520,6 +521,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.resp_code = 0
         self.audit_id = "%016x" % int.from_bytes(os.urandom(8), "big")
         self.exec_cut = None
+        self.endless_continue = self.exec_flood = None
         self.user, self.auth = None, "anonymous"
         self.ws_protocol = ""
         try:
@@ -537,6 +539,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.route(path, q, body)
             except ApiError as e:
                 self.send_error_status(e)
+            except emu_faults.Serve as sv:
+                emu_faults.serve(self, sv.rule)
         except Reset:
             self.reset_connection()
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, socket.timeout):
@@ -570,7 +574,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     continue
                 if f.get("path_regex") and not re.search(f["path_regex"], self.path):
                     continue
-                if f["action"] == "exec-cut" and "/exec" not in self.path:
+                if f["action"] in ("exec-cut", "exec-flood") and "/exec" not in self.path:
                     continue
                 chosen.append(dict(f))
                 f["hits"] = f.get("hits", 0) + 1
@@ -586,6 +590,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise Reset()
             if a == "exec-cut":
                 self.exec_cut = f
+            if a in emu_faults.SERVE_ACTIONS:
+                raise emu_faults.Serve(f)
+            if a == "endless-continue":
+                self.endless_continue = f
+            if a == "exec-flood":
+                self.exec_flood = f
             if a == "status":
                 code = int(f.get("status", 500))
                 reason = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
@@ -812,7 +822,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         limit = int(q1(q, "limit", "0") or 0)
         cont = q1(q, "continue")
         start = 0
-        if cont:
+        if cont and self.endless_continue is None:
             try:
                 c = json.loads(base64.urlsafe_b64decode(cont + "=="))
                 start = c["start"]
@@ -828,6 +838,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if wants_table(self.headers.get("Accept")):
             return self.send_json(200, make_table(rt, items, q1(q, "includeObject", "Metadata"), rv, True, nxt))
         md = {"resourceVersion": str(rv)}
+        if self.endless_continue is not None:
+            nxt, remaining = emu_faults.next_continue(self.endless_continue), 1
         if nxt:
             md["continue"] = nxt
             md["remainingItemCount"] = remaining
@@ -1104,6 +1116,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
         def status_frame(st):
             send(2, b"\x03" + json.dumps(st, separators=(",", ":")).encode())
+
+        if self.exec_flood is not None:
+            return emu_faults.flood(self, send, self.exec_flood)
 
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.PIPE if want_stdin else subprocess.DEVNULL,
@@ -1392,8 +1407,9 @@ class AdminHandler(http.server.BaseHTTPRequestHandler):
                         rules = body if isinstance(body, list) else [body]
                         for r in rules:
                             if key == "faults":
-                                if r.get("action") not in ("latency", "status", "reset", "exec-cut"):
-                                    return self.reply(400, {"error": "action must be latency|status|reset|exec-cut"})
+                                known = ("latency", "status", "reset", "exec-cut") + emu_faults.ACTIONS
+                                if r.get("action") not in known:
+                                    return self.reply(400, {"error": "action must be " + "|".join(known)})
                                 if r["action"] == "latency" and not r.get("latency_ms"):
                                     return self.reply(400, {"error": "latency needs latency_ms"})
                             r["id"] = int(time.time() * 1e6)

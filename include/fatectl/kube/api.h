@@ -2,6 +2,7 @@
 // Object verbs on top of the client: server-side apply, get, list, delete, pod logs.
 #include <yaml-cpp/yaml.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,7 +73,19 @@ std::string object_path(const ResourceInfo& ri, const std::string& ns, const std
 YAML::Node apply(Client& c, const YAML::Node& obj, const ApplyOptions& o = {});
 /// The live object, or nullopt when it does not exist.
 std::optional<YAML::Node> get(Client& c, const ObjectRef& ref);
-/// Items of a kind in a namespace ("" = all namespaces), optionally by label selector.
+/// Items per page of a list request (`limit`); pages too large are asked again with fewer.
+inline constexpr long kListPageSize = 100;
+/// The most pages one list reads before it is taken for an endless list.
+inline constexpr int kMaxListPages = 1000;
+
+/// Calls `fn` with each item of a kind in a namespace ("" = all namespaces), optionally by
+/// label selector, one page at a time: memory holds one page. Ends with Unreachable (exit 3)
+/// when the server repeats a continue token or sends more than kMaxListPages pages, and with
+/// ResponseTooLarge when one item alone is over the page limits.
+void list_each(Client& c, const std::string& api_version, const std::string& kind, const std::string& ns,
+               const std::string& label_selector, const std::function<void(const YAML::Node&)>& fn);
+/// Items of a kind in a namespace ("" = all namespaces), optionally by label selector. Like
+/// list_each, and all pages together must stay within kMaxListPageBytes and kMaxJsonValues.
 std::vector<YAML::Node> list(Client& c, const std::string& api_version, const std::string& kind,
                              const std::string& ns, const std::string& label_selector = "");
 /// Creates an object (POST); returns false when it already exists.

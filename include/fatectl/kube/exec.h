@@ -20,7 +20,11 @@ struct ExecOptions {
   std::optional<std::string> stdin_data;  ///< sent on channel 0, then closed (v5; v4 cannot close)
   std::function<void(std::string_view)> on_stdout;
   std::function<void(std::string_view)> on_stderr;
-  std::chrono::milliseconds timeout = std::chrono::minutes(5);  ///< whole exec, connect included
+  /// Whole exec, connect included; the client's Deadline (the command's --timeout) may end it sooner.
+  std::chrono::milliseconds timeout = std::chrono::minutes(5);
+  /// Output collected without callbacks (stdout and stderr together) beyond this ends the exec
+  /// with ResponseTooLarge (exit 3). Callbacks see everything and keep what they need.
+  uint64_t max_output = 16 * kMiB;
   /// Subprotocols offered, best first (tests narrow this to force v4).
   std::vector<std::string> protocols = {"v5.channel.k8s.io", "v4.channel.k8s.io"};
 };
@@ -36,11 +40,15 @@ struct ExecResult {
 
 /// Runs `command` in `pod` (namespace `ns`) and waits for it to end. Throws Unreachable when the
 /// upgrade is refused (403 names the identity), Failed for 404 and protocol errors, Timeout
-/// when `timeout` passes first.
+/// when `timeout` or the client's deadline passes first, ResponseTooLarge when collected output
+/// passes max_output or a WebSocket frame passes ws::kMaxFrameBytes.
 ExecResult exec(Client& c, const std::string& ns, const std::string& pod, const std::vector<std::string>& command,
                 const ExecOptions& opts = {});
 
 namespace ws {
+
+/// The largest frame (and fragmented message) accepted; the kubelet sends 32 KiB pieces.
+inline constexpr uint64_t kMaxFrameBytes = 4 * kMiB;
 
 /// One WebSocket frame (RFC 6455 §5.2).
 struct Frame {
@@ -56,7 +64,8 @@ std::string encode(uint8_t opcode, std::string_view payload, const uint8_t* mask
 class Decoder {
  public:
   void feed(std::string_view bytes) { buf_.append(bytes); }
-  /// Next complete frame (unmasked), or false when more bytes are needed.
+  /// Next complete frame (unmasked), or false when more bytes are needed. A frame longer than
+  /// kMaxFrameBytes throws ResponseTooLarge as soon as its header arrives.
   bool next(Frame& out);
   size_t buffered() const { return buf_.size(); }
 
