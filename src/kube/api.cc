@@ -129,7 +129,7 @@ void list_pages(Client& c, const std::string& api_version, const std::string& ki
                 const std::function<void(const YAML::Node& items, uint64_t values, uint64_t bytes)>& on_page) {
   ResourceInfo ri = c.resource_for(api_version, kind);
   const std::string what = describe(ri, ns, "");
-  const std::string one = "one list of " + ri.resource + (ns.empty() ? " in all namespaces" : " in namespace '" + ns + "'");
+  const std::string one = "one list of " + ri.resource;
   long limit = kListPageSize;
   std::string cont;
   std::set<size_t> seen;  // hashes of the continue tokens so far

@@ -117,6 +117,7 @@ class Conn {
   /// Appends what is available (waiting up to the deadline); false at end of stream.
   bool recv_some(std::string& into) {
     char buf[16384];
+    check_deadline();  // a server that never pauses must not outlive the deadline either
     for (;;) {
       size_t n = 0;
       CURLcode rc = curl_easy_recv(h_, buf, sizeof buf, &n);
@@ -135,11 +136,14 @@ class Conn {
   }
 
  private:
-  void wait(short events) {
-    long long left = w_.left_ms();
-    if (left <= 0)
+  void check_deadline() const {
+    if (w_.bounded() && Clock::now() >= w_.end)
       throw timed_out(what_ + ": did not finish within " + Deadline::describe(Deadline::Ms(w_.total)) + " (" +
                       w_.flag + ")");
+  }
+  void wait(short events) {
+    check_deadline();
+    long long left = w_.left_ms();
     pollfd p{static_cast<int>(sock_), events, 0};
     int r = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
     if (r < 0 && errno != EINTR) throw failed(what_ + ": poll: " + std::strerror(errno));

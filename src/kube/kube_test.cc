@@ -524,3 +524,177 @@ TEST_CASE("tls-server-name and certificate-authority checks against the emulator
   Client untrusted(resolve_config({{"k", t}}, "token"));
   CHECK_THROWS_WITH_AS(untrusted.version(), doctest::Contains("certificate"), Error);
 }
+
+TEST_CASE("JSON values are counted before parsing, and too many are refused") {
+  CHECK(json_values("{}", 100) == 1);
+  CHECK(json_values(R"({"a":"b","c":[1,2,{"d":null}]})", 100) == 10);
+  CHECK(json_values(R"({"a\"b,:{[":"c"})", 100) == 3);  // structure inside strings does not count
+  std::string many = "[";
+  for (int i = 0; i < 5000; ++i) many += "{},";
+  many += "{}]";
+  CHECK(json_values(many, 100) == 101);  // stops counting past the limit
+  CHECK(parse_json(many, "many").size() == 5001);
+  try {
+    parse_json(many, "many", 1000);
+    FAIL("expected ResponseTooLarge");
+  } catch (const ResponseTooLarge& e) {
+    CHECK(e.exit_code() == 3);
+  }
+  // A frame header announcing more than kMaxFrameBytes is refused before its payload arrives.
+  std::string head = ws::encode(2, std::string(10, 'x'), nullptr).substr(0, 1);
+  head += static_cast<char>(127);
+  uint64_t n = ws::kMaxFrameBytes + 1;
+  for (int i = 7; i >= 0; --i) head += static_cast<char>((n >> (8 * i)) & 0xff);
+  ws::Decoder d;
+  d.feed(head);
+  ws::Frame f;
+  CHECK_THROWS_AS(d.next(f), ResponseTooLarge);
+}
+
+namespace {
+
+// Sets one emulator fault (clearing the others).
+void fault(const std::string& json) {
+  run("curl -s -X DELETE " + emu().admin() + "/faults >/dev/null; curl -s -X POST " + emu().admin() + "/faults -d '" +
+      json + "' >/dev/null");
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Runs fn, which must throw; returns the error's exit code and message and how long it took.
+struct Ended {
+  int code = 0;
+  std::string msg;
+  double secs = 0;
+};
+template <class Fn>
+Ended ends(Fn&& fn) {
+  Ended e;
+  auto t0 = std::chrono::steady_clock::now();
+  try {
+    fn();
+    e.msg = "(no error)";
+  } catch (const Error& err) {
+    e.code = err.exit_code();
+    e.msg = err.what();
+  }
+  e.secs = seconds_since(t0);
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("hostile API server: requests end by the deadline and read within their limits") {
+  if (!emu().ok) return;
+  ClientOptions o;
+  o.deadline = Deadline::from_request_timeout("1500ms");
+  o.low_speed_window_s = 2;
+  Client c(ctx("cert"), o);
+  ObjectRef cm{"v1", "ConfigMap", "default", "hostile"};
+
+  fault(R"({"action":"hang","path_regex":"configmaps/hostile"})");
+  Ended e = ends([&] { get(c, cm); });
+  CHECK(e.code == 4);
+  CHECK(e.msg.find("no answer from https://127.0.0.1:") != std::string::npos);
+  CHECK(e.msg.find("--request-timeout 1500ms") != std::string::npos);
+  CHECK(e.secs < 5);
+
+  // A command deadline shorter than the request limit wins, and says so.
+  ClientOptions oc = o;
+  oc.deadline = Deadline::from_request_timeout("30s").for_command(std::chrono::milliseconds(1200), "--timeout 1200ms");
+  Client cc(ctx("cert"), oc);
+  e = ends([&] { get(cc, cm); });
+  CHECK(e.code == 4);
+  CHECK(e.msg.find("--timeout 1200ms") != std::string::npos);
+  CHECK(e.secs < 5);
+
+  fault(R"({"action":"status","status":429,"retry_after":999999,"path_regex":"configmaps/hostile"})");
+  e = ends([&] { get(c, cm); });
+  CHECK(e.code == 4);
+  CHECK(e.msg.find("retry after 999999 s") != std::string::npos);
+  CHECK(e.secs < 1.4);  // not waited for
+  fault(R"({"action":"status","status":429,"retry_after":1,"times":1,"path_regex":"configmaps/hostile"})");
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK_FALSE(get(c, cm).has_value());  // honoured: it fits the time left
+  CHECK(seconds_since(t0) >= 0.9);
+
+  ClientOptions slow = o;
+  slow.deadline = Deadline::from_request_timeout("30s");
+  Client cs(ctx("cert"), slow);
+  fault(R"({"action":"trickle","path_regex":"configmaps/hostile"})");
+  e = ends([&] { get(cs, cm); });
+  CHECK(e.code == 3);
+  CHECK(e.msg.find("sent only") != std::string::npos);
+  CHECK(e.secs < 6);
+
+  for (const char* f : {R"({"action":"oversize","bytes":20000000,"path_regex":"configmaps/hostile"})",
+                        R"({"action":"oversize","bytes":20000000,"chunked":true,"path_regex":"configmaps/hostile"})",
+                        R"({"action":"gzip-bomb","bytes":67108864,"path_regex":"configmaps/hostile"})",
+                        R"({"action":"endless-body","path_regex":"configmaps/hostile"})"}) {
+    INFO(f);
+    fault(f);
+    e = ends([&] { get(cs, cm); });
+    CHECK(e.code == 3);
+    CHECK(e.msg.find("more than 16 MiB") != std::string::npos);
+  }
+  run("curl -s -X DELETE " + emu().admin() + "/faults >/dev/null");
+}
+
+TEST_CASE("hostile API server: lists end when continue repeats or never ends; big pages shrink") {
+  if (!emu().ok) return;
+  Client c(ctx("cert"));
+  fault(R"({"action":"endless-continue","path_regex":"/configmaps\\?"})");
+  Ended e = ends([&] { list(c, "v1", "ConfigMap", "default"); });
+  CHECK(e.code == 3);
+  CHECK(e.msg.find("same continue token") != std::string::npos);
+
+  fault(R"({"action":"endless-continue","mode":"new","path_regex":"/configmaps\\?"})");
+  int items = 0;
+  e = ends([&] { list_each(c, "v1", "ConfigMap", "kube-system", "", [&](const YAML::Node&) { ++items; }); });
+  CHECK(e.code == 3);
+  CHECK(e.msg.find("stopped after 1000 pages") != std::string::npos);
+  CHECK(items >= 1000);
+
+  run("curl -s -X DELETE " + emu().admin() + "/requests >/dev/null");
+  fault(R"({"action":"big-list","items":260000,"path_regex":"/configmaps\\?"})");
+  e = ends([&] { list(c, "v1", "ConfigMap", "default"); });
+  CHECK(e.code == 3);
+  CHECK(e.msg.find("250000 JSON values") != std::string::npos);
+  std::string log = run("curl -s '" + emu().admin() + "/requests?path_regex=/configmaps'");
+  CHECK(log.find("\"limit=100\"") != std::string::npos);  // asked again with smaller pages
+  CHECK(log.find("\"limit=10\"") != std::string::npos);
+  CHECK(log.find("\"limit=1\"") != std::string::npos);
+  run("curl -s -X DELETE " + emu().admin() + "/faults >/dev/null");
+}
+
+TEST_CASE("hostile API server: an exec that streams without end") {
+  if (!emu().ok) return;
+  Client c(ctx("cert"));
+  apply(c, obj(R"({apiVersion: v1, kind: Pod, metadata: {name: flood, namespace: default},
+                   spec: {containers: [{name: main, image: "busybox:1.36"}]}})"));
+  for (int i = 0; i < 100; ++i) {
+    auto p = get(c, ObjectRef{"v1", "Pod", "default", "flood"});
+    if (p && (*p)["status"]["phase"] && (*p)["status"]["phase"].Scalar() == "Running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  fault(R"({"action":"exec-flood","path_regex":"pods/flood/"})");
+  ExecOptions streamed;
+  streamed.timeout = std::chrono::milliseconds(1500);
+  uint64_t seen = 0;
+  streamed.on_stdout = [&](std::string_view d) { seen += d.size(); };
+  Ended e = ends([&] { exec(c, "default", "flood", {"true"}, streamed); });
+  CHECK(e.code == 4);
+  CHECK(e.msg.find("did not finish within 1.5 s") != std::string::npos);
+  CHECK(e.secs < 5);
+  CHECK(seen > 0);
+
+  ExecOptions collected;
+  collected.max_output = kMiB;
+  e = ends([&] { exec(c, "default", "flood", {"true"}, collected); });
+  CHECK(e.code == 3);
+  CHECK(e.msg.find("more than 1 MiB of output") != std::string::npos);
+  run("curl -s -X DELETE " + emu().admin() + "/faults >/dev/null");
+  remove(c, ObjectRef{"v1", "Pod", "default", "flood"});
+}

@@ -60,6 +60,55 @@ class HeadTail {
   uint64_t dropped_ = 0;
 };
 
+// FATE's output can be megabytes from a hostile or broken pod: it is scanned with find() and
+// bounded tokens, never std::regex (whose recursion overflows the stack on long matches).
+constexpr size_t kMaxToken = 256;
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+// The run of characters at `at` for which `keep` holds (at most kMaxToken; "" when longer).
+template <class Keep>
+std::string token_at(const std::string& s, size_t at, Keep keep) {
+  size_t e = at;
+  while (e < s.size() && keep(s[e]) && e - at <= kMaxToken) ++e;
+  if (e - at > kMaxToken) return "";
+  return s.substr(at, e - at);
+}
+
+/// What `flow test toy` printed: "toy test job JOBID is STATE" lines.
+struct FlowJobs {
+  std::string first_id;  ///< of the first such line
+  bool success = false, failed = false;
+};
+
+FlowJobs flow_jobs(const std::string& out) {
+  FlowJobs f;
+  const std::string p = "toy test job ";
+  for (size_t at = out.find(p); at != std::string::npos; at = out.find(p, at + 1)) {
+    size_t id_at = at + p.size();
+    std::string id = token_at(out, id_at, [](char c) { return !is_space(c); });
+    if (id.empty() || out.compare(id_at + id.size(), 4, " is ") != 0) continue;
+    if (f.first_id.empty()) f.first_id = id;
+    size_t st = id_at + id.size() + 4;
+    if (out.compare(st, 7, "success") == 0) f.success = true;
+    if (out.compare(st, 6, "failed") == 0 || out.compare(st, 8, "canceled") == 0) f.failed = true;
+  }
+  return f;
+}
+
+// FATE 1.6: the value of the first "jobId": "..." in the output.
+std::string job_id_16(const std::string& out) {
+  const std::string p = "\"jobId\":";
+  for (size_t at = out.find(p); at != std::string::npos; at = out.find(p, at + 1)) {
+    size_t q = at + p.size();
+    while (q < out.size() && is_space(out[q]) && q - at < kMaxToken) ++q;
+    if (q >= out.size() || out[q] != '"') continue;
+    std::string id = token_at(out, q + 1, [](char c) { return c != '"'; });
+    if (!id.empty() && q + 1 + id.size() < out.size() && out[q + 1 + id.size()] == '"') return id;
+  }
+  return "";
+}
+
 size_t count_of(const std::string& s, const std::string& what) {
   size_t n = 0;
   for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + what.size())) ++n;
@@ -73,6 +122,7 @@ std::string version_from_image(const std::string& image) {
   size_t colon = image.find(':', slash == std::string::npos ? 0 : slash);
   if (colon == std::string::npos) return "";
   std::string tag = image.substr(colon + 1);
+  if (tag.size() > 128) return "";  // longer than any image tag may be (and no regex over it)
   static const std::regex re(R"(^v?(\d+\.\d+(?:\.\d+)?))");
   std::smatch m;
   if (!std::regex_search(tag, m, re)) return "";
@@ -115,10 +165,8 @@ ToyAnalysis analyse_toy_output(const std::string& version, const std::string& ou
   Ver v = parse_ver(version);
   bool v16 = before(v, 1, 7);
   bool v2 = v.major >= 2;
-  std::smatch m;
-  static const std::regex jid16(R"re("jobId":\s*"([^"]+)")re");
-  static const std::regex jidflow(R"(toy test job (\S+) is)");
-  if (std::regex_search(out, m, v16 ? jid16 : jidflow)) a.job_id = m[1];
+  FlowJobs jobs = flow_jobs(out);
+  a.job_id = v16 ? job_id_16(out) : jobs.first_id;
   if (!a.job_id.empty()) {
     if (v16) a.log_command = "python /data/projects/fate/python/fate_flow/fate_flow_client.py -f job_log -j " + a.job_id + " -o /tmp/toy-logs";
     else if (v2) a.log_command = "flow job download-log -j " + a.job_id + " -o /tmp/toy-logs";
@@ -128,14 +176,18 @@ ToyAnalysis analyse_toy_output(const std::string& version, const std::string& ou
   std::string self = std::to_string(guest);
 
   // success
-  static const std::regex sum16(R"(success to calculate secure_sum, it is ([0-9.eE+-]+))");
-  if (v16 && exit_code == 0 && std::regex_search(out, m, sum16)) {
-    a.verdict = ToyVerdict::Success;
-    a.sum = m[1];
-    return a;
+  const std::string sum16 = "success to calculate secure_sum, it is ";
+  if (size_t at = out.find(sum16); v16 && exit_code == 0 && at != std::string::npos) {
+    std::string sum = token_at(out, at + sum16.size(), [](char c) {
+      return (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-';
+    });
+    if (!sum.empty()) {
+      a.verdict = ToyVerdict::Success;
+      a.sum = sum;
+      return a;
+    }
   }
-  static const std::regex okflow(R"(toy test job \S+ is success)");
-  if (!v16 && exit_code == 0 && std::regex_search(out, okflow)) {
+  if (!v16 && exit_code == 0 && jobs.success) {
     a.verdict = ToyVerdict::Success;
     return a;
   }
@@ -168,13 +220,12 @@ ToyAnalysis analyse_toy_output(const std::string& version, const std::string& ou
                              ", certificates, connect_ports) or party " + peer + " is unhealthy; read the job's logs";
     return a;
   }
-  static const std::regex failflow(R"(toy test job \S+ is (failed|canceled))");
-  if (std::regex_search(out, failflow) || out.find("job status is failed") != std::string::npos || exit_code != 0) {
+  if (jobs.failed || out.find("job status is failed") != std::string::npos || exit_code != 0) {
     a.verdict = ToyVerdict::Failed;
     a.hint = one_sided ? "the toy job failed on the guest alone: party " + self + " itself is broken; read the job's logs"
                        : "the toy job failed; the one-sided run passed, so look at party " + peer +
                              " and the path to it (route tables, the Exchange); read the job's logs";
-    if (exit_code != 0 && !std::regex_search(out, failflow)) a.hint += " (the command exited " + std::to_string(exit_code) + ")";
+    if (exit_code != 0 && !jobs.failed) a.hint += " (the command exited " + std::to_string(exit_code) + ")";
     return a;
   }
   a.verdict = ToyVerdict::Unknown;
@@ -259,7 +310,8 @@ ClusterToyReport run_cluster_toy(const ClusterToyOptions& o) {
       if (e.kind() != ErrorKind::Timeout) throw;
       run.exit_code = -1;
       run.output = kept.text();
-      run.analysis = analyse_toy_output(rep.version, run.output, -1, g, h, g == h);
+      // judged as if it were still running: the patterns, not the missing exit code
+      run.analysis = analyse_toy_output(rep.version, run.output, 0, g, h, g == h);
       run.analysis.verdict = ToyVerdict::Timeout;
       run.analysis.hint = "no verdict from FATE within --timeout " + std::to_string(o.timeout.count()) + "s; " +
                           (run.analysis.hint.empty() ? "read the job's logs" : run.analysis.hint);

@@ -56,6 +56,22 @@ TEST_CASE("toy verdicts") {
   CHECK(analyse_toy_output("1.11.2", "nothing useful\n", 0, 9999, 10000, false).verdict == ToyVerdict::Unknown);
 }
 
+TEST_CASE("toy verdicts from hostile output: long tokens neither crash nor match") {
+  std::string junk(2'000'000, 'y');
+  auto a = analyse_toy_output("1.11.2", "toy test job " + junk + " is success\n", 0, 9999, 10000, false);
+  CHECK(a.verdict == ToyVerdict::Unknown);  // a 2 MB job id is no job id
+  CHECK(a.job_id.empty());
+  auto b = analyse_toy_output("1.6.1", "{\"jobId\": \"" + junk + "\"}\nsuccess to calculate secure_sum, it is " + junk, 0,
+                              9999, 10000, false);
+  CHECK(b.job_id.empty());
+  CHECK(b.verdict != ToyVerdict::Success);
+  // a real line after the junk is still found
+  auto c = analyse_toy_output("1.11.2", "toy test job " + junk + "\ntoy test job 202612 is success\n", 0, 9999, 10000, false);
+  CHECK(c.verdict == ToyVerdict::Success);
+  CHECK(c.job_id == "202612");
+  CHECK(version_from_image("federatedai/fateflow:" + std::string(100000, '1')).empty());
+}
+
 TEST_CASE("native toy protocol over the in-process hub: the sum verifies") {
   fed::LocalHub hub;
   auto g = hub.channel(9999), h = hub.channel(10000);

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.request
 import warnings
 
@@ -839,6 +840,21 @@ class T10Exec(unittest.TestCase):
         r = ws_exec(self.path("traffic_ctl", "config", "reload"))
         self.assertEqual(r["stdout"], "wrapped exec1/p/c: traffic_ctl config reload\n")
 
+    def test_exec_flood_fault(self):
+        admin("POST", "/faults", {"action": "exec-flood", "path_regex": "/exec", "times": 1})
+        raw = socket.create_connection(("127.0.0.1", port()), timeout=10)
+        s = ctx().wrap_socket(raw, server_hostname="127.0.0.1")
+        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+                   "Sec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n"
+                   % (self.path("true"), base64.b64encode(os.urandom(16)).decode())).encode())
+        buf = b""
+        while len(buf) < 4 << 20:  # `true` prints nothing; the fault streams stdout without end
+            buf += s.recv(65536)
+        s.close()
+        self.assertIn(b"101 Switching Protocols", buf[:200])
+        self.assertIn(b"\x01y\ny\ny\n", buf[:70000])
+
     def test_exec_cut_fault(self):
         admin("POST", "/faults", {"action": "exec-cut", "path_regex": "/exec", "times": 1, "after_bytes": 3})
         r = ws_exec(self.path("echo", "abcdefgh"))
@@ -872,6 +888,89 @@ class T11Faults(unittest.TestCase):
         self.assertEqual(c.req("GET", "/api/v1/namespaces/default/pods")[0], 200)
         n = admin("GET", "/requests?path_regex=/namespaces/default/configmaps$")["count"]
         self.assertGreaterEqual(n, 3)
+
+
+def raw_get(path, want=1 << 20, timeout=3.0):
+    """GET over a fresh TLS connection; reads until `want` bytes, EOF or `timeout` seconds.
+    Returns (bytes read, seconds, whether it stopped on the timeout)."""
+    raw = socket.create_connection(("127.0.0.1", port()), timeout=timeout)
+    s = ctx().wrap_socket(raw, server_hostname="127.0.0.1")
+    s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\n\r\n" % path).encode())
+    buf, t0, timed_out = b"", time.time(), False
+    try:
+        while len(buf) < want and time.time() - t0 < timeout:
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+    except socket.timeout:
+        timed_out = True
+    finally:
+        s.close()
+    return buf, time.time() - t0, timed_out or time.time() - t0 >= timeout
+
+
+class T11HostileAnswers(unittest.TestCase):
+    """The answers a broken or hostile API server gives (fatectl must survive each)."""
+    P = "/api/v1/namespaces/default/configmaps"
+
+    def tearDown(self):
+        admin("DELETE", "/faults")
+
+    def fault(self, **rule):
+        admin("DELETE", "/faults")
+        admin("POST", "/faults", dict(rule, path_regex="/configmaps"))
+
+    def test_hang_and_trickle(self):
+        self.fault(action="hang")
+        buf, secs, timed_out = raw_get(self.P, timeout=1.0)
+        self.assertEqual((buf, timed_out), (b"", True))
+        self.fault(action="trickle", interval_ms=500, bytes=100)
+        buf, secs, timed_out = raw_get(self.P, timeout=1.6)
+        head, _, body = buf.partition(b"\r\n\r\n")
+        self.assertIn(b"HTTP/1.1 200", head)
+        self.assertTrue(timed_out)
+        self.assertTrue(2 <= len(body) <= 6, len(body))  # one byte per 500 ms, not 100
+
+    def test_endless_oversize_bomb_and_big_list(self):
+        self.fault(action="endless-body")
+        buf, secs, timed_out = raw_get(self.P, want=4 << 20, timeout=20)
+        self.assertIn(b"Transfer-Encoding: chunked", buf[:1000])
+        self.assertGreaterEqual(len(buf), 4 << 20)  # still going
+        self.fault(action="oversize", bytes=3000000)
+        buf, _, _ = raw_get(self.P, want=64, timeout=5)
+        self.assertIn(b"Content-Length: 3000000", buf)
+        self.fault(action="oversize", bytes=3000000, chunked=True)
+        buf, _, _ = raw_get(self.P, want=8 << 20, timeout=20)
+        head, _, body = buf.partition(b"\r\n\r\n")
+        self.assertIn(b"Transfer-Encoding: chunked", head)
+        self.assertTrue(body.endswith(b"0\r\n\r\n"))
+        self.fault(action="gzip-bomb", bytes=64 << 20)
+        buf, _, _ = raw_get(self.P, want=8 << 20, timeout=20)
+        head, _, body = buf.partition(b"\r\n\r\n")
+        self.assertIn(b"Content-Encoding: gzip", head)
+        import zlib
+        out = zlib.decompressobj(31).decompress(body, 80 << 20)
+        self.assertEqual(len(out), 64 << 20)
+        self.assertLess(len(body), len(out) // 500)
+        self.fault(action="big-list", items=5000)
+        st, o = Client().req("GET", self.P)
+        self.assertEqual((st, len(o["items"])), (200, 5000))
+
+    def test_endless_continue(self):
+        c = Client()
+        self.fault(action="endless-continue")
+        t1 = c.req("GET", self.P + "?limit=1")[1]["metadata"]["continue"]
+        t2 = c.req("GET", self.P + "?limit=1&continue=" + t1)[1]["metadata"]["continue"]
+        self.assertEqual(t1, t2)
+        self.fault(action="endless-continue", mode="new")
+        t1 = c.req("GET", self.P + "?limit=1")[1]["metadata"]["continue"]
+        t2 = c.req("GET", self.P + "?limit=1&continue=" + t1)[1]["metadata"]["continue"]
+        self.assertNotEqual(t1, t2)
+
+    def test_admin_refuses_unknown_actions(self):
+        with self.assertRaises(urllib.error.HTTPError):
+            admin("POST", "/faults", {"action": "explode"})
 
 
 class T12Lifecycle(unittest.TestCase):
