@@ -167,7 +167,8 @@ void report_deploy(const ops::DeployResult& r, const std::string& verb, const Op
 void add_deploy_flags(CLI::App* c, OpsFlags& f) {
   c->add_option("-f,--file", f.file, "cluster spec (KubeFATE cluster.yaml; - for stdin)")->required();
   c->add_flag("--wait,!--no-wait", f.wait, "wait until every module is ready (default: on)");
-  c->add_option("--timeout", f.timeout, "how long to wait, e.g. 90s, 10m, 1h (default 30m)");
+  c->add_option("--timeout", f.timeout,
+                "deadline of the whole command: apply, wait and every API request, e.g. 90s, 10m, 1h (default 30m)");
   c->add_option("--dry-run", f.dry_run,
                 "client: render and print the objects without contacting the cluster; server: let the API "
                 "server validate everything (dryRun=All) and store nothing")
@@ -277,7 +278,7 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
   uninstall->add_flag("--purge", f->purge,
                       "also delete PersistentVolumeClaims (data!) and the namespace, when fatectl created it");
   uninstall->add_flag("--wait,!--no-wait", f->wait, "wait until the objects are gone (default: on)");
-  uninstall->add_option("--timeout", f->timeout, "how long to wait (default 30m)");
+  uninstall->add_option("--timeout", f->timeout, "deadline of the whole command, waiting included (default 30m)");
   uninstall->footer(
       "Deletes the cluster's objects in reverse dependency order and waits for them to go, then its\n"
       "release records. Keeps PersistentVolumeClaims, the namespace and Secrets fatectl did not create,\n"
@@ -423,7 +424,7 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
   rollback->add_option("name", f->name, "cluster (release) name")->required();
   rollback->add_option("revision", f->revision, "revision to return to (default: the one before the current)");
   rollback->add_flag("--wait,!--no-wait", f->wait, "wait until every module is ready (default: on)");
-  rollback->add_option("--timeout", f->timeout, "how long to wait (default 30m)");
+  rollback->add_option("--timeout", f->timeout, "deadline of the whole command, waiting included (default 30m)");
   rollback->add_flag("--purge", f->purge, "also delete PersistentVolumeClaims the old revision does not have");
   rollback->footer(
       "Re-applies the spec stored in that revision as a new revision (history is never rewritten).\n\n"

@@ -227,7 +227,7 @@ void add_toy_commands(CLI::App& root, GlobalOptions& g) {
   t->add_option("--guest", o.guest, "guest party id (runs the toy)");
   t->add_option("--host", o.host, "host party id");
   t->add_option("--cluster", o.cluster, "the guest's cluster (its namespace when -n is not given)");
-  t->add_option("--timeout", o.timeout, "how long to wait for a verdict (default 10m)");
+  t->add_option("--timeout", o.timeout, "how long to wait for a verdict, both runs and every API request included (default 10m)");
   t->add_flag("--skip-one-sided", o.skip_one_sided, "do not run the one-sided toy (guest = host = --guest) first");
   t->add_option("--fate-version", o.fate_version, "FATE version when the image tag does not tell (e.g. 1.11.2)");
   t->add_flag("--native", o.native, "run fatectl's own secure-add toy between two fatectl parties over mutual TLS");

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -346,6 +347,9 @@ void wait_ready(Client& c, const std::vector<Manifest>& manifests, const WaitOpt
     wanted[std::make_tuple(r.api_version, r.kind, r.namespace_)].insert(r.name);
   }
   for (;;) {
+    // The round that finds the deadline passed still reads (a few seconds of grace) to say why.
+    std::optional<Client::Grace> grace;
+    if (Clock::now() >= deadline) grace.emplace(c);
     // One list per (apiVersion, kind, namespace) per round.
     std::map<std::tuple<std::string, std::string, std::string>, std::map<std::string, YAML::Node>> live;
     for (const auto& [key, names] : wanted) {
@@ -397,7 +401,7 @@ void wait_ready(Client& c, const std::vector<Manifest>& manifests, const WaitOpt
     }
     if (not_ready.empty()) return;
     if (Clock::now() >= deadline) {
-      Client::Grace grace(c);  // a few seconds past the deadline to say why
+      if (!grace) grace.emplace(c);  // a few seconds past the deadline to say why
       std::string msg;
       for (auto& [m, why] : not_ready) {
         if (reasons[m].empty() && do_explain == false) {
@@ -428,6 +432,8 @@ void wait_gone(Client& c, const std::vector<ObjectRef>& refs, std::chrono::secon
   }
   std::vector<ObjectRef> left = refs;
   while (!left.empty()) {
+    std::optional<Client::Grace> grace;  // the last round, after the deadline, still reads
+    if (std::chrono::steady_clock::now() >= deadline) grace.emplace(c);
     std::vector<ObjectRef> still;
     for (const auto& r : left)
       if (get(c, r)) still.push_back(r);
