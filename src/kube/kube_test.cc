@@ -88,6 +88,17 @@ Config ctx(const std::string& name) {
 
 YAML::Node obj(const std::string& yaml_text) { return yaml::parse(yaml_text, "test"); }
 
+// Creates a one-container busybox pod in namespace default and waits until it is Running.
+void running_pod(Client& c, const std::string& name) {
+  apply(c, obj("{apiVersion: v1, kind: Pod, metadata: {name: " + name +
+               ", namespace: default}, spec: {containers: [{name: main, image: \"busybox:1.36\"}]}}"));
+  for (int i = 0; i < 100; ++i) {
+    auto p = get(c, ObjectRef{"v1", "Pod", "default", name});
+    if (p && (*p)["status"]["phase"] && (*p)["status"]["phase"].Scalar() == "Running") return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 }  // namespace
 
 TEST_CASE("base64 and RFC 3339") {
@@ -377,14 +388,7 @@ TEST_CASE("retries: 500s and 429 are retried, 4xx are not") {
 TEST_CASE("exec: stdout, stderr, exit codes, stdin, v4 fallback, refusal") {
   if (!emu().ok) return;
   Client c(ctx("cert"));
-  apply(c, obj(R"({apiVersion: v1, kind: Pod, metadata: {name: shell, namespace: default},
-                   spec: {containers: [{name: main, image: "busybox:1.36"}]}})"));
-  // wait until running
-  for (int i = 0; i < 100; ++i) {
-    auto p = get(c, ObjectRef{"v1", "Pod", "default", "shell"});
-    if (p && (*p)["status"]["phase"] && (*p)["status"]["phase"].Scalar() == "Running") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  running_pod(c, "shell");
   ExecResult r = exec(c, "default", "shell", {"sh", "-c", "echo out; echo err >&2; exit 3"});
   CHECK(r.protocol == "v5.channel.k8s.io");
   CHECK(r.exit_code == 3);
@@ -672,13 +676,7 @@ TEST_CASE("hostile API server: lists end when continue repeats or never ends; bi
 TEST_CASE("hostile API server: an exec that streams without end") {
   if (!emu().ok) return;
   Client c(ctx("cert"));
-  apply(c, obj(R"({apiVersion: v1, kind: Pod, metadata: {name: flood, namespace: default},
-                   spec: {containers: [{name: main, image: "busybox:1.36"}]}})"));
-  for (int i = 0; i < 100; ++i) {
-    auto p = get(c, ObjectRef{"v1", "Pod", "default", "flood"});
-    if (p && (*p)["status"]["phase"] && (*p)["status"]["phase"].Scalar() == "Running") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  running_pod(c, "flood");
   fault(R"({"action":"exec-flood","path_regex":"pods/flood/"})");
   ExecOptions streamed;
   streamed.timeout = std::chrono::milliseconds(1500);
