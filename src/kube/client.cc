@@ -554,6 +554,7 @@ Response Client::send(const Request& r) {
   auto limit_note = [&] { return w.flag.empty() ? std::string() : "; limit: " + w.flag; };
   // Waits `d` seconds before the next attempt when that leaves time for it; false otherwise.
   auto wait_fits = [&](double d) {
+    d = std::min(d, static_cast<double>(Deadline::kMaxBudget.count()) / 1000);  // no overflow below
     auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(d));
     if (w.bounded() && until + std::chrono::milliseconds(100) >= w.end) return false;
     std::this_thread::sleep_until(until);
@@ -615,7 +616,7 @@ Response Client::send(const Request& r) {
       long long ra = resp.status == 429 ? retry_after_seconds(resp.retry_after) : -1;
       if (ra >= 0) {
         // Honoured, but only within the time left: asking for more ends the command now.
-        if (w.bounded() && std::chrono::seconds(ra) + std::chrono::milliseconds(100) >= w.end - Clock::now())
+        if (w.bounded() && ra * 1000 + 100 >= w.left_ms())  // ra < 1e13: no overflow
           throw timed_out("the API server answered " + line + " with 429 Too Many Requests and asked to retry after " +
                           std::to_string(ra) + " s, but only " +
                           Deadline::describe(Deadline::Ms(w.left_ms())) + " are left (limit: " + w.flag + ")");

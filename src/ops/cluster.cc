@@ -473,16 +473,16 @@ UninstallResult uninstall(kube::Client& c, const std::string& ns, const std::str
         sts_prefixes.insert(F(t)["metadata"]["name"].str() + "-" + it.ref.name + "-");
     }
   std::vector<release::InventoryItem> claim_pvcs;
-  for (const auto& pvc : kube::list(c, "v1", "PersistentVolumeClaim", ns)) {
+  kube::list_each(c, "v1", "PersistentVolumeClaim", ns, "", [&](const YAML::Node& pvc) {
     ObjectRef r{"v1", "PersistentVolumeClaim", ns, F(pvc)["metadata"]["name"].str()};
-    if (all_refs.count(r)) continue;
+    if (all_refs.count(r)) return;
     bool ours = false;
     for (const auto& p : sts_prefixes)
       if (r.name.rfind(p, 0) == 0) ours = true;
-    if (!ours) continue;
+    if (!ours) return;
     if (purge) claim_pvcs.push_back({r, ""});
     else res.kept.push_back({r, "StatefulSet volume, holds data (--purge deletes it)"});
-  }
+  });
   res.deleted = delete_objects(c, to_delete);
   auto more = delete_objects(c, claim_pvcs);
   res.deleted.insert(res.deleted.end(), more.begin(), more.end());
@@ -492,13 +492,13 @@ UninstallResult uninstall(kube::Client& c, const std::string& ns, const std::str
   }
   // Secrets in the namespace that fatectl did not create (certificates, passwords) are the user's.
   if (!delete_ns) {
-    for (const auto& s : kube::list(c, "v1", "Secret", ns)) {
+    kube::list_each(c, "v1", "Secret", ns, "", [&](const YAML::Node& s) {
       ObjectRef r{"v1", "Secret", ns, F(s)["metadata"]["name"].str()};
       std::string type = F(s)["type"].str();
-      if (all_refs.count(r) || F(s)["metadata"]["labels"]["owner"].str() == "fatectl") continue;
-      if (type == "kubernetes.io/service-account-token") continue;
+      if (all_refs.count(r) || F(s)["metadata"]["labels"]["owner"].str() == "fatectl") return;
+      if (type == "kubernetes.io/service-account-token") return;
       res.kept.push_back({r, "not created by fatectl (user-provided)"});
-    }
+    });
   }
   res.records = store.remove_all(name);
   if (delete_ns) {

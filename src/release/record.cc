@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "fatectl/core/error.h"
@@ -13,18 +14,23 @@ namespace {
 
 using kube::F;
 
+// The record a release Secret holds; nullopt for a damaged one (skipped rather than blocking
+// every command).
+std::optional<Record> decode(const YAML::Node& s) {
+  std::string data = F(s)["data"]["release"].str();
+  if (data.empty()) return std::nullopt;
+  try {
+    YAML::Node n = kube::parse_json(kube::base64_decode(data), "release record " + F(s)["metadata"]["name"].str());
+    return Record::from_node(n);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
 std::vector<Record> decode_all(const std::vector<YAML::Node>& secrets) {
   std::vector<Record> out;
-  for (const auto& s : secrets) {
-    std::string data = F(s)["data"]["release"].str();
-    if (data.empty()) continue;
-    try {
-      YAML::Node n = kube::parse_json(kube::base64_decode(data), "release record " + F(s)["metadata"]["name"].str());
-      out.push_back(Record::from_node(n));
-    } catch (const Error&) {
-      // A damaged record is skipped rather than blocking every command.
-    }
-  }
+  for (const auto& s : secrets)
+    if (auto r = decode(s)) out.push_back(*r);
   std::sort(out.begin(), out.end(), [](const Record& a, const Record& b) {
     return a.namespace_ != b.namespace_ ? a.namespace_ < b.namespace_
            : a.name != b.name          ? a.name < b.name
@@ -141,9 +147,16 @@ void Store::prune(const std::string& name, int keep) {
 }
 
 std::vector<Record> Store::list_latest(kube::Client& c, const std::string& ns) {
-  auto all = decode_all(kube::list(c, "v1", "Secret", ns, "owner=fatectl"));
+  // Page by page, keeping only the newest revision of each release (not its spec text).
   std::map<std::pair<std::string, std::string>, Record> newest;
-  for (auto& r : all) newest[{r.namespace_, r.name}] = r;  // sorted by revision: last wins
+  kube::list_each(c, "v1", "Secret", ns, "owner=fatectl", [&](const YAML::Node& s) {
+    auto r = decode(s);
+    if (!r) return;
+    r->spec.clear();
+    auto it = newest.find({r->namespace_, r->name});
+    if (it == newest.end()) newest.emplace(std::make_pair(r->namespace_, r->name), std::move(*r));
+    else if (r->revision > it->second.revision) it->second = std::move(*r);
+  });
   std::vector<Record> out;
   for (auto& [k, r] : newest) out.push_back(r);
   return out;

@@ -63,7 +63,8 @@ class Store {
   /// Keeps the newest `keep` revisions, deleting older ones.
   void prune(const std::string& name, int keep);
 
-  /// The newest revision of every release in `ns` ("" = all namespaces).
+  /// The newest revision of every release in `ns` ("" = all namespaces), without its spec text
+  /// (read page by page; only these records are kept).
   static std::vector<Record> list_latest(kube::Client& c, const std::string& ns);
   /// The namespaces holding a release called `name` (searches all namespaces).
   static std::vector<std::string> find_namespaces(kube::Client& c, const std::string& name);
