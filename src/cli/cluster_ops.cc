@@ -4,12 +4,14 @@
 #include <memory>
 
 #include "commands.h"
+#include "exchange_flags.h"
 #include "fatectl/core/error.h"
 #include "fatectl/core/log.h"
 #include "fatectl/core/output.h"
 #include "fatectl/core/yaml.h"
 #include "fatectl/kube/client.h"
 #include "fatectl/ops/cluster.h"
+#include "fatectl/ops/route_txn.h"
 #include "fatectl/spec/cluster_spec.h"
 
 namespace fatectl::cli {
@@ -27,6 +29,11 @@ struct OpsFlags {
   std::string name;
   int revision = 0;
   bool skip_plan = false;  // install: do not run the placement check first
+  bool replace_routes = false;  ///< upgrade of an exchange: drop routes only the release has
+  bool remove_route = false;    ///< uninstall of a party: also remove its routes from the exchanges
+  bool skip_secret_check = false;
+  bool rollback_dry_run = false;
+  ExchangeReloadFlags reload;
 };
 
 std::chrono::seconds parse_duration(const std::string& s, const std::string& flag) {
@@ -83,7 +90,87 @@ ops::DeployOptions deploy_options(const OpsFlags& f) {
   o.purge = f.purge;
   o.force = f.force;
   o.plan = !f.skip_plan;
+  o.skip_secret_check = f.skip_secret_check;
   return o;
+}
+
+// An exchange's upgrade or rollback, as a route transaction: the plan is shown, then the revision is
+// deployed and every exchange pod reloaded and verified before it is recorded.
+void deploy_exchange(kube::Client& c, const ops::RouteTxnPlan& plan, const OpsFlags& f, const GlobalOptions& g,
+                     int rollback_to, const std::string& verb) {
+  bool table = g.format() == output::Format::Table;
+  if (table) std::fputs(ops::route_plan_text(plan).c_str(), stdout);
+  for (const auto& w : plan.warnings) log::warn("{}", w);
+  ops::DeployResult res;
+  ops::RouteTxnReport rep;
+  try {
+    rep = ops::deploy_exchange(c, plan, deploy_options(f), f.reload.options(g), rollback_to, &res);
+  } catch (const ops::RouteTxnFailure& e) {
+    if (table) std::fputs(ops::route_txn_text(e.report).c_str(), stdout);
+    else output::print(g.format(), ops::route_txn_yaml(e.report));
+    throw;
+  }
+  if (!table) {
+    YAML::Node n = ops::route_txn_yaml(rep);
+    n["name"] = yaml::str(res.name);
+    n["revision"] = res.revision;
+    n["status"] = yaml::str(res.status);
+    output::print(g.format(), n);
+    return;
+  }
+  std::fputs(ops::reload_report_text(rep.forward).c_str(), stdout);
+  std::printf("cluster %s %s in namespace %s (revision %d, %zu objects%s; routes reloaded and verified in every pod)\n",
+              res.name.c_str(), verb.c_str(), res.namespace_.c_str(), res.revision, res.objects.size(),
+              f.wait ? ", all ready" : "");
+  for (const auto& p : res.pruned) std::printf("deleted %s (no longer in the spec)\n", p.str().c_str());
+  for (const auto& k : res.kept)
+    std::printf("kept %s (no longer in the spec; holds data — --purge deletes it)\n", k.str().c_str());
+}
+
+// Uninstalling a party: the exchanges that still route it (in this kubeconfig) are named, and with
+// --remove-route its routes are removed from them first, each as a route transaction.
+void party_routes(kube::Client& c, const std::string& ns, const OpsFlags& f, const GlobalOptions& g) {
+  auto rec = release::Store(c, ns).latest(f.name);
+  if (!rec || rec->chart == "fate-exchange") return;
+  long party = 0;
+  try {
+    party = spec::parse(rec->spec, "release " + f.name).party_id;
+  } catch (const Error&) {
+  }
+  if (party <= 0) return;
+  std::vector<ops::PartyRoutes> found;
+  try {
+    found = ops::exchanges_routing(c, party);
+  } catch (const Error& e) {
+    log::warn("could not check whether an Exchange still routes party {}: {}", party, e.what());
+    return;
+  }
+  for (const auto& x : found) {
+    std::string routes;
+    for (const auto& r : x.routes) routes += (routes.empty() ? "" : ", ") + r;
+    if (!f.remove_route) {
+      log::warn("the Exchange {} (namespace {}, revision {}) still routes party {}: {}. Pass --remove-route to remove "
+                "them in this command, or run `fatectl exchange route remove --release {} -n {} --party {}`",
+                x.exchange.release, x.exchange.ns, x.exchange.revision, party, routes, x.exchange.release, x.exchange.ns,
+                party);
+      continue;
+    }
+    ops::RouteTxnChange ch;
+    ch.ops = {ops::RouteOp::removing(party)};
+    ch.description = "route remove: party " + std::to_string(party) + " (cluster uninstall " + f.name + ")";
+    ops::RouteTxnPlan plan = ops::plan_route_txn(x.exchange, ch);
+    std::fprintf(stderr, "removing party %ld's routes from the Exchange %s: %s\n", party, x.exchange.release.c_str(),
+                 routes.c_str());
+    ops::ReloadOptions ro = f.reload.options(g);
+    ro.namespace_override = x.exchange.ns;
+    try {
+      ops::RouteTxnReport rep = ops::run_route_txn(plan, ro);
+      if (g.format() == output::Format::Table) std::fputs(ops::route_txn_text(rep).c_str(), stdout);
+    } catch (const ops::RouteTxnFailure& e) {
+      if (g.format() == output::Format::Table) std::fputs(ops::route_txn_text(e.report).c_str(), stdout);
+      throw Error(e.kind(), std::string(e.what()) + "; cluster " + f.name + " was NOT uninstalled");
+    }
+  }
 }
 
 // Prints text with every registered secret (tokens, spec passwords, Secret values) replaced by ***.
@@ -187,6 +274,8 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
   install->add_flag("--create-namespace", f->create_namespace, "create the spec's namespace if it does not exist");
   install->add_flag("--skip-plan", f->skip_plan,
                     "do not check first that every pod can be placed (see `fatectl cluster plan`)");
+  install->add_flag("--skip-secret-check", f->skip_secret_check,
+                    "install even when a Secret the pods mount (a certificate) does not exist yet");
   install->footer(
       "First checks, as `fatectl cluster plan` does, that every pod can be placed on the nodes (requests,\n"
       "nodeSelector, taints, StorageClasses, the namespace's ResourceQuota/LimitRange) and stops before\n"
@@ -194,7 +283,9 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
       "Applies every object server-side (field manager fatectl) in dependency order, records revision 1\n"
       "in a Secret fatectl.release.v1.NAME.v1 in the namespace, then waits for every module and says\n"
       "why when one is stuck (image pulls, pending volumes, crash loops with their last log lines).\n"
-      "Installing the same spec again changes nothing; re-running an interrupted install converges.\n\n"
+      "Installing the same spec again changes nothing; re-running an interrupted install converges.\n"
+      "Before applying anything it checks that every Secret the pods mount (certificates such as\n"
+      "traffic-server-cert and pulsar-cert) exists or is rendered, and names those that do not.\n\n"
       "Examples:\n"
       "  fatectl cluster install -f party-9999.yaml --create-namespace\n"
       "  fatectl cluster install -f party-9999.yaml --dry-run=client -o yaml   # Secret values print as ***\n"
@@ -220,18 +311,35 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
   add_deploy_flags(upgrade, *f);
   upgrade->add_flag("--purge", f->purge, "also delete PersistentVolumeClaims that are no longer in the spec");
   upgrade->add_flag("--force", f->force, "allow a chart change or a chart downgrade");
+  upgrade->add_flag("--replace-routes", f->replace_routes,
+                    "exchange: drop the routes the release has and the spec lacks (default: keep them, saying so)");
+  add_reload_flags(upgrade, f->reload, true, "reload-");
   upgrade->footer(
       "Applies the new spec as the next revision, deletes the objects of the previous revision that are\n"
       "gone from it (never PersistentVolumeClaims unless --purge), waits, and records the revision.\n"
-      "A different chartName or a lower chartVersion is refused unless --force.\n\n"
+      "A different chartName or a lower chartVersion is refused unless --force.\n"
+      "An exchange (chart fate-exchange) is upgraded as a route transaction: routes added to the release\n"
+      "with `exchange route add --release` that the spec lacks are kept (one line names them;\n"
+      "--replace-routes drops them), the route diff is shown, and after the objects are ready Traffic\n"
+      "Server is reloaded and verified in every pod before the revision is recorded. On failure the\n"
+      "route ConfigMaps found before are restored and reloaded.\n\n"
       "Examples:\n"
       "  fatectl cluster diff -f party-9999.yaml && fatectl cluster upgrade -f party-9999.yaml\n"
-      "  fatectl cluster upgrade -f party-9999.yaml --timeout 15m");
+      "  fatectl cluster upgrade -f party-9999.yaml --timeout 15m\n"
+      "  fatectl cluster upgrade -f fate-exchange.yaml --dry-run=server   # shows the route diff\n"
+      "  fatectl cluster upgrade -f fate-exchange.yaml --replace-routes");
   upgrade->callback([f, &g] {
     limit_command(*f);
     std::string text;
     auto spec = load_spec(f->file, text, g);
     auto c = f->dry_run == "client" ? std::make_unique<kube::Client>(kube::Config{}) : connect(g);
+    if (spec.is_exchange() && f->dry_run != "client") {
+      auto plan = ops::plan_exchange_upgrade(*c, spec, text, f->replace_routes);
+      if (f->dry_run.empty()) return deploy_exchange(*c, plan, *f, g, 0, "upgraded");
+      if (g.format() == output::Format::Table) std::fputs(ops::route_plan_text(plan).c_str(), stdout);
+      text = plan.new_text;
+      spec = spec::parse(text, f->file);
+    }
     auto r = ops::upgrade(*c, spec, text, deploy_options(*f));
     report_deploy(r, "upgraded", *f, g);
   });
@@ -279,15 +387,22 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
                       "also delete PersistentVolumeClaims (data!) and the namespace, when fatectl created it");
   uninstall->add_flag("--wait,!--no-wait", f->wait, "wait until the objects are gone (default: on)");
   uninstall->add_option("--timeout", f->timeout, "deadline of the whole command, waiting included (default 30m)");
+  uninstall->add_flag("--remove-route", f->remove_route,
+                      "a party that an Exchange in this kubeconfig still routes: remove its routes there first "
+                      "(a route transaction per Exchange); without it fatectl only warns");
+  add_reload_flags(uninstall, f->reload, true, "reload-");
   uninstall->footer(
       "Deletes the cluster's objects in reverse dependency order and waits for them to go, then its\n"
       "release records. Keeps PersistentVolumeClaims, the namespace and Secrets fatectl did not create,\n"
-      "and prints exactly what it kept.\n\n"
-      "Examples:\n  fatectl cluster uninstall fate-9999\n  fatectl cluster uninstall fate-9999 -n fate-9999 --purge");
+      "and prints exactly what it kept. When an installed Exchange still routes the party, fatectl\n"
+      "names those routes; --remove-route takes them out first (and nothing is uninstalled if that fails).\n\n"
+      "Examples:\n  fatectl cluster uninstall fate-9999\n  fatectl cluster uninstall fate-9999 -n fate-9999 --purge\n"
+      "  fatectl cluster uninstall fate-10000 --remove-route");
   uninstall->callback([f, &g] {
     limit_command(*f);
     auto c = connect(g);
     std::string ns = ops::release_namespace(*c, f->name, g.namespace_);
+    party_routes(*c, ns, *f, g);
     auto r = ops::uninstall(*c, ns, f->name, f->purge, parse_duration(f->timeout, "--timeout"), f->wait);
     if (g.format() != output::Format::Table) {
       YAML::Node n(YAML::NodeType::Map);
@@ -340,7 +455,9 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
   status->footer(
       "Shows each module's readiness (with the reason when one is not ready) and the endpoints the\n"
       "other parties need for their route tables: NodePorts, LoadBalancer addresses, ingress hosts.\n"
-      "Exit status 1 when a module is not ready or an object is missing.\n\n"
+      "For an exchange, one line per exchange pod says whether its mounted routes (and what Traffic\n"
+      "Server loaded) match the release record (see `exchange route list --live`).\n"
+      "Exit status 1 when a module is not ready, an object is missing or an exchange pod drifted.\n\n"
       "Example:\n  fatectl cluster status fate-9999");
   status->callback([f, &g] {
     auto c = connect(g);
@@ -349,6 +466,13 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
     bool healthy = rep.missing.empty();
     for (const auto& m : rep.modules)
       if (m.ready < m.total) healthy = false;
+    std::optional<ops::LiveReport> live;
+    if (rep.record.chart == "fate-exchange" && rep.record.status == release::kDeployed) {
+      ops::ReloadOptions ro = f->reload.options(g);
+      auto cl = ops::kube_exchange_cluster(*c);
+      live = ops::read_live_routes(*cl, ops::render_route_configmaps(rep.record.spec, "release " + f->name, ns), ro);
+      healthy = healthy && live->in_sync();
+    }
     if (g.format() != output::Format::Table) {
       YAML::Node n = rep.record.to_node(false);
       n.remove("inventory");
@@ -373,6 +497,7 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
       }
       n["missing"] = YAML::Node(YAML::NodeType::Sequence);
       for (const auto& m : rep.missing) n["missing"].push_back(yaml::str(m.str()));
+      if (live) n["routes"] = ops::live_report_yaml(*live);
       output::print(g.format(), n);
     } else {
       const auto& r = rep.record;
@@ -393,6 +518,10 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
         std::printf("\nendpoints:\n%s", e.render().c_str());
       }
       for (const auto& m : rep.missing) std::printf("missing: %s (re-run install or upgrade)\n", m.str().c_str());
+      if (live) {
+        std::printf("\nroutes against revision %d:\n", r.revision);
+        for (const auto& l : ops::live_report_lines(*live)) std::printf("  %s\n", l.c_str());
+      }
     }
     if (!healthy) throw ExitCode{1};
   });
@@ -426,15 +555,31 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
   rollback->add_flag("--wait,!--no-wait", f->wait, "wait until every module is ready (default: on)");
   rollback->add_option("--timeout", f->timeout, "deadline of the whole command, waiting included (default 30m)");
   rollback->add_flag("--purge", f->purge, "also delete PersistentVolumeClaims the old revision does not have");
+  rollback->add_flag("--dry-run", f->rollback_dry_run, "say what the rollback would change (for an exchange: the route diff); change nothing");
+  add_reload_flags(rollback, f->reload, true, "reload-");
   rollback->footer(
-      "Re-applies the spec stored in that revision as a new revision (history is never rewritten).\n\n"
+      "Re-applies the spec stored in that revision as a new revision (history is never rewritten).\n"
+      "An exchange is rolled back as a route transaction: its pods are reloaded and verified before the\n"
+      "revision is recorded, and the route ConfigMaps are restored if that fails.\n\n"
       "Examples:\n  fatectl cluster rollback fate-9999\n  fatectl cluster rollback fate-9999 2");
   rollback->callback([f, &g] {
     limit_command(*f);
     auto c = connect(g);
     std::string ns = ops::release_namespace(*c, f->name, g.namespace_);
     auto o = deploy_options(*f);
-    auto r = ops::rollback(*c, ns, f->name, f->revision, o);
+    auto target = ops::rollback_target(*c, ns, f->name, f->revision);
+    if (target.chart == "fate-exchange") {
+      auto plan = ops::plan_exchange_rollback(*c, ns, f->name, target.revision);
+      if (!f->rollback_dry_run) return deploy_exchange(*c, plan, *f, g, target.revision, "rolled back");
+      if (g.format() == output::Format::Table) std::fputs(ops::route_plan_text(plan).c_str(), stdout);
+      else output::print(g.format(), ops::route_plan_yaml(plan));
+    }
+    if (f->rollback_dry_run) {
+      std::printf("dry run: %s would return to revision %d (%s %s); nothing changed\n", f->name.c_str(), target.revision,
+                  target.chart.c_str(), target.chart_version.c_str());
+      return;
+    }
+    auto r = ops::rollback(*c, ns, f->name, target.revision, o);
     report_deploy(r, "rolled back", *f, g);
   });
 }

@@ -1,18 +1,17 @@
 // fatectl exchange ...: the Exchange's route table (Traffic Server SNI routes, nginx routes,
-// rollsite party list) edited in the spec file, applied, and reloaded inside the pods.
-#include <unistd.h>
-
+// rollsite party list) edited in the spec file or the installed release, and every change applied,
+// reloaded, verified and recorded through the route transaction (ops/route_txn.h).
 #include <cstdio>
 
 #include "commands.h"
+#include "exchange_flags.h"
 #include "fatectl/core/error.h"
 #include "fatectl/core/log.h"
 #include "fatectl/core/output.h"
 #include "fatectl/core/yaml.h"
-#include "fatectl/fed/job.h"
-#include "fatectl/ops/exchange.h"
-#include "fatectl/ops/exchange_source.h"
 #include "fatectl/ops/route_file.h"
+#include "fatectl/ops/route_live.h"
+#include "fatectl/ops/route_txn.h"
 #include "fatectl/ops/routes.h"
 
 namespace fatectl::cli {
@@ -27,11 +26,8 @@ struct RouteOptions {
   std::vector<std::string> only;
   bool apply = false;
   bool dry_run = false;
-  std::string timeout = "3m";
-  std::string poll = "2s";
-  std::string traffic_ctl = ops::kDefaultTrafficCtl;
-  bool no_restart_nginx = false;
-  bool restart_traffic_server = false;
+  bool live = false;
+  ExchangeReloadFlags reload;
 };
 
 void print_table_rows(const ops::RouteTable& t) {
@@ -52,152 +48,143 @@ void print_table_rows(const ops::RouteTable& t) {
   std::fputs(tab.render().c_str(), stdout);
 }
 
-ops::ReloadOptions reload_options(const RouteOptions& o, GlobalOptions& g);
-
-ops::RouteSource source(const RouteOptions& o, GlobalOptions& g) {
-  return ops::load_route_source(o.file, o.release, reload_options(o, g));
+void need_source(const RouteOptions& o) {
+  if (o.file.empty() == o.release.empty())
+    throw invalid("give the exchange spec with -f FILE or the installed exchange with --release NAME (one of them)");
 }
 
-// The source's name in JSON/YAML reports: "file" or "release".
-void name_source(YAML::Node n, const ops::RouteSource& src) {
-  if (src.from_release()) {
-    n["release"] = yaml::str(src.release);
-    n["namespace"] = yaml::str(src.ns);
-    n["revision"] = src.revision;
-  } else {
-    n["file"] = yaml::str(src.file);
+// The record a route command works on: the installed release, or the file (and the release of the
+// same name when there is one, with --apply).
+ops::ExchangeRecord current(const RouteOptions& o, GlobalOptions& g, bool need_cluster) {
+  need_source(o);
+  ops::ReloadOptions ro = o.reload.options(g);
+  if (!o.release.empty()) return ops::load_exchange_record(ro, o.release);
+  std::string text = yaml::read_file(o.file);
+  if (need_cluster) return ops::record_for_spec(ro, o.file, text);
+  ops::ExchangeRecord r;
+  r.spec_text = text;
+  r.label = o.file;
+  return r;
+}
+
+void name_source(YAML::Node n, const ops::ExchangeRecord& cur, const RouteOptions& o) {
+  if (!o.file.empty()) n["file"] = yaml::str(o.file);
+  if (!cur.release.empty()) {
+    n["release"] = yaml::str(cur.release);
+    n["namespace"] = yaml::str(cur.ns);
+    n["revision"] = cur.revision;
   }
 }
 
 void run_list(const RouteOptions& o, GlobalOptions& g) {
-  ops::RouteSource src = source(o, g);
-  ops::RouteTable t = ops::read_routes(yaml::parse(src.text, src.label), src.label);
+  ops::ExchangeRecord cur = current(o, g, false);
+  ops::RouteTable t = ops::read_routes(yaml::parse(cur.spec_text, cur.label), cur.label);
   auto w = ops::route_warnings(t);
+  std::optional<ops::LiveReport> live;
+  if (o.live) {
+    ops::ReloadOptions ro = o.reload.options(g);
+    if (!cur.release.empty()) ro.namespace_override = cur.ns;
+    auto cl = ops::kube_exchange_cluster(ro);
+    live = ops::read_live_routes(*cl, ops::render_route_configmaps(cur.spec_text, cur.label, ro.namespace_override), ro);
+  }
   if (g.format() != output::Format::Table) {
     YAML::Node n = ops::routes_to_yaml(t);
-    name_source(n, src);
+    name_source(n, cur, o);
     n["warnings"] = YAML::Node(YAML::NodeType::Sequence);
     for (auto& s : w) n["warnings"].push_back(yaml::str(s));
+    if (live) n["live"] = ops::live_report_yaml(*live);
     output::print(g.format(), n);
-    return;
-  }
-  print_table_rows(t);
-  for (auto& s : w) log::warn("{}", s);
-}
-
-ops::ReloadOptions reload_options(const RouteOptions& o, GlobalOptions& g) {
-  ops::ReloadOptions r;
-  r.kubeconfig = g.kubeconfig;
-  r.context = g.context;
-  r.namespace_override = g.namespace_;
-  r.traffic_ctl = o.traffic_ctl;
-  r.timeout = fed::parse_duration(o.timeout);
-  r.poll = fed::parse_duration(o.poll);
-  r.restart_nginx = !o.no_restart_nginx;
-  r.restart_traffic_server = o.restart_traffic_server;
-  return r;
-}
-
-YAML::Node edit_node(const ops::RouteSource& src, const ops::RouteEdit& e) {
-  YAML::Node n;
-  name_source(n, src);
-  n["changes"] = YAML::Node(YAML::NodeType::Sequence);
-  for (auto& c : e.changes) n["changes"].push_back(yaml::str(c));
-  n["warnings"] = YAML::Node(YAML::NodeType::Sequence);
-  for (auto& c : e.warnings) n["warnings"].push_back(yaml::str(c));
-  n["routes"] = ops::routes_to_yaml(e.after);
-  return n;
-}
-
-// Applies the edit and reports; on failure nothing was recorded or written.
-ops::ReloadReport apply_edit(const RouteOptions& o, GlobalOptions& g, const ops::RouteSource& src,
-                             const ops::RouteEdit& e, YAML::Node n) {
-  try {
-    ops::ReloadOptions ro = reload_options(o, g);
-    if (src.from_release()) ro.namespace_override = src.ns;
-    return ops::apply_and_reload(src.label, e.text, e, ro);
-  } catch (const ops::ReloadFailure& f) {
-    if (g.format() != output::Format::Table) {
-      n["reload"] = ops::reload_report_yaml(f.report);
-      output::print(g.format(), n);
-    } else {
-      std::fputs(ops::reload_report_text(f.report).c_str(), stdout);
+  } else {
+    print_table_rows(t);
+    for (auto& s : w) log::warn("{}", s);
+    if (live) {
+      std::printf("\nlive (against %s):\n", cur.label.c_str());
+      for (auto& l : ops::live_report_lines(*live)) std::printf("  %s\n", l.c_str());
     }
-    log::error("{} was left unchanged", src.from_release() ? "the release record" : src.file);
-    throw;
   }
+  if (live && !live->in_sync()) throw ExitCode{1};
 }
 
-// Stores the applied text in the release record. A spec file is still written when that fails
-// (the file says what runs); a release edit fails, since its record is the only copy.
-void record_edit(const RouteOptions& o, GlobalOptions& g, const ops::RouteSource& src, const std::string& text,
-                 const std::string& what, YAML::Node n) {
-  try {
-    std::string line = ops::record_route_change(src, text, reload_options(o, g), what);
-    if (line.empty()) return;
-    n["recorded"] = yaml::str(line);
-    if (g.format() == output::Format::Table) std::printf("%s\n", line.c_str());
-  } catch (const Error& err) {
-    if (src.from_release()) {
-      if (g.format() != output::Format::Table) output::print(g.format(), n);
-      throw Error(err.kind(), "the routes were applied, but recording them failed: " + std::string(err.what()));
-    }
-    log::warn("the routes were applied, but the release record was not updated: {}", err.what());
-  }
-}
-
-// A new tunnel port outside connect_ports needs a Traffic Server restart: asked at a terminal,
-// otherwise left to --restart-traffic-server (the reload reports it).
-void offer_restart(RouteOptions& o) {
-  if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) return;
-  std::fprintf(stderr,
-               "The new tunnel port is outside Traffic Server's connect_ports; it is added to records.config, which "
-               "Traffic Server reads only at start.\nRestart the traffic-server pods after applying? [y/N] ");
-  std::string answer;
-  int ch;
-  while ((ch = std::getchar()) != EOF && ch != '\n') answer += static_cast<char>(ch);
-  o.restart_traffic_server = answer == "y" || answer == "Y" || answer == "yes";
-}
-
-// Applies (with --apply, always for a release), records and writes an edit, and reports.
-void finish_edit(RouteOptions& o, GlobalOptions& g, const ops::RouteSource& src, const ops::RouteEdit& e,
-                 const std::string& what) {
-  bool changed = e.sni_changed || e.nginx_changed || e.rollsite_changed;
-  bool apply = o.apply || src.from_release();
-  YAML::Node n = edit_node(src, e);
+// Plans, shows, and (unless a dry run) runs one transaction; writes the spec file after success.
+void transact(const RouteOptions& o, GlobalOptions& g, const ops::ExchangeRecord& cur, const ops::RouteTxnChange& ch) {
+  ops::RouteTxnPlan plan = ops::plan_route_txn(cur, ch);
+  bool table = g.format() == output::Format::Table;
+  if (table) std::fputs(ops::route_plan_text(plan).c_str(), stdout);
+  for (auto& w : plan.warnings) log::warn("{}", w);
+  if (!plan.dropped.empty() && !o.file.empty())
+    log::warn("the installed {} has routes {} does not: {}. Applying the file drops them (that revision stays in "
+              "`fatectl cluster history {}`)",
+              cur.label, o.file, [&] {
+                std::string s;
+                for (auto& d : plan.dropped) s += (s.empty() ? "" : "; ") + d;
+                return s;
+              }(), cur.release);
+  YAML::Node n = ops::route_plan_yaml(plan);
+  name_source(n, cur, o);
   n["written"] = false;
-  if (g.format() == output::Format::Table) {
-    for (auto& c : e.changes) std::printf("%s\n", c.c_str());
-  }
-  for (auto& w : e.warnings) log::warn("{}", w);
   if (o.dry_run) {
-    if (g.format() != output::Format::Table) output::print(g.format(), n);
-    else std::printf("dry run: %s not changed\n", src.label.c_str());
-    return;
-  }
-  if (!changed) {
-    if (g.format() == output::Format::Table) std::printf("%s: nothing to change\n", src.label.c_str());
+    if (table) std::printf("dry run: nothing applied, %s not changed\n", o.file.empty() ? cur.label.c_str() : o.file.c_str());
     else output::print(g.format(), n);
     return;
   }
-  if (apply && e.connect_ports_changed && !o.restart_traffic_server) offer_restart(o);
-  if (apply) {
-    std::string drift = ops::release_drift(src, reload_options(o, g));
-    if (!drift.empty()) log::warn("{}", drift);
-    ops::ReloadReport rep = apply_edit(o, g, src, e, n);
-    n["reload"] = ops::reload_report_yaml(rep);
-    if (g.format() == output::Format::Table) std::fputs(ops::reload_report_text(rep).c_str(), stdout);
-    record_edit(o, g, src, e.text, what, n);
-  }
-  if (!src.from_release()) {
-    ops::write_file_atomic(o.file, e.text);
-    n["written"] = true;
-    if (g.format() == output::Format::Table) {
-      std::printf("%s: updated\n", o.file.c_str());
-      if (!o.apply) std::printf("apply it with: fatectl exchange reload -f %s\n", o.file.c_str());
+  ops::ReloadOptions ro = o.reload.options(g);
+  if (!cur.release.empty()) ro.namespace_override = cur.ns;
+  ops::RouteTxnReport rep;
+  try {
+    rep = ops::run_route_txn(plan, ro);
+  } catch (const ops::RouteTxnFailure& f) {
+    if (table) std::fputs(ops::route_txn_text(f.report).c_str(), stdout);
+    else {
+      YAML::Node e = ops::route_txn_yaml(f.report);
+      name_source(e, cur, o);
+      e["written"] = false;
+      output::print(g.format(), e);
     }
+    if (!o.file.empty()) log::error("{} was left unchanged", o.file);
+    throw;
   }
-  if (g.format() != output::Format::Table) output::print(g.format(), n);
+  bool write = !o.file.empty() && yaml::read_file(o.file) != plan.new_text;
+  if (write) ops::write_file_atomic(o.file, plan.new_text);
+  if (table) {
+    std::fputs(ops::route_txn_text(rep).c_str(), stdout);
+    if (write) std::printf("%s: updated\n", o.file.c_str());
+  } else {
+    YAML::Node e = ops::route_txn_yaml(rep);
+    name_source(e, cur, o);
+    e["written"] = write;
+    output::print(g.format(), e);
+  }
+}
+
+// A route edit: applied through the transaction (--release, or -f with --apply), or only written
+// to the file.
+void edit(RouteOptions& o, GlobalOptions& g, const ops::RouteOp& op, const std::string& what) {
+  need_source(o);
+  bool apply = o.apply || !o.release.empty();
+  ops::ExchangeRecord cur = current(o, g, apply);
+  ops::RouteTxnChange ch;
+  ch.ops = {op};
+  ch.description = what;
+  if (!o.file.empty()) {
+    ch.spec_text = yaml::read_file(o.file);
+    ch.spec_label = o.file;
+  }
+  if (apply) return transact(o, g, cur, ch);
+  // file only: edit the text, nothing else
+  ops::RouteTxnPlan plan = ops::plan_route_txn(cur, ch);
+  bool table = g.format() == output::Format::Table;
+  for (auto& c : plan.changes)
+    if (table) std::printf("%s\n", c.c_str());
+  for (auto& w : plan.warnings) log::warn("{}", w);
+  YAML::Node n = ops::route_plan_yaml(plan);
+  name_source(n, cur, o);
+  bool write = !o.dry_run && plan.changed();
+  if (write) ops::write_file_atomic(o.file, plan.new_text);
+  n["written"] = write;
+  if (!table) return output::print(g.format(), n);
+  if (o.dry_run) std::printf("dry run: %s not changed\n", o.file.c_str());
+  else if (!write) std::printf("%s: nothing to change\n", o.file.c_str());
+  else std::printf("%s: updated\napply it with: fatectl exchange reload -f %s\n", o.file.c_str(), o.file.c_str());
 }
 
 void run_add(RouteOptions& o, GlobalOptions& g) {
@@ -208,9 +195,7 @@ void run_add(RouteOptions& o, GlobalOptions& g) {
   if (!o.proxy.empty()) c.proxy = ops::parse_nginx_endpoint(o.proxy, "--proxy");
   if (!o.fateflow.empty()) c.fateflow = ops::parse_nginx_endpoint(o.fateflow, "--fateflow");
   if (!o.rollsite.empty()) c.rollsite = ops::parse_host_port(o.rollsite, "--rollsite");
-  ops::RouteSource src = source(o, g);
-  ops::RouteEdit e = ops::add_route(src.text, src.label, c);
-  finish_edit(o, g, src, e, "route add: party " + std::to_string(c.party));
+  edit(o, g, ops::RouteOp::adding(c), "route add: party " + std::to_string(c.party));
 }
 
 void run_remove(RouteOptions& o, GlobalOptions& g) {
@@ -225,55 +210,27 @@ void run_remove(RouteOptions& o, GlobalOptions& g) {
       else throw invalid("--only: '" + t + "': expected sni, nginx or rollsite");
     }
   }
-  ops::RouteSource src = source(o, g);
-  ops::RouteEdit e = ops::remove_route(src.text, src.label, party, s, o.domain);
-  finish_edit(o, g, src, e, "route remove: party " + std::to_string(party));
+  edit(o, g, ops::RouteOp::removing(party, s, o.domain), "route remove: party " + std::to_string(party));
 }
 
 void run_reload(const RouteOptions& o, GlobalOptions& g) {
-  ops::RouteSource src = source(o, g);
-  const std::string& text = src.text;
-  ops::RouteEdit e;
-  e.text = text;
-  e.after = ops::read_routes(yaml::parse(text, src.label), src.label);
-  e.sni_changed = e.after.has_sni_section;
-  e.nginx_changed = e.after.has_nginx_section;
-  e.rollsite_changed = e.after.has_rollsite_section;
-  e.removed = false;
-  ops::ReloadReport rep;
-  ops::ReloadOptions ro = reload_options(o, g);
-  ro.plain_reload = true;
-  if (src.from_release()) ro.namespace_override = src.ns;
-  try {
-    rep = ops::apply_and_reload(src.label, text, e, ro);
-  } catch (const ops::ReloadFailure& f) {
-    if (g.format() != output::Format::Table) output::print(g.format(), ops::reload_report_yaml(f.report));
-    else std::fputs(ops::reload_report_text(f.report).c_str(), stdout);
-    throw;
+  ops::ExchangeRecord cur = current(o, g, true);
+  ops::RouteTxnChange ch;
+  ch.description = "exchange reload";
+  if (!o.file.empty()) {
+    ch.spec_text = yaml::read_file(o.file);
+    ch.spec_label = o.file;
+    ch.description = "exchange reload -f " + o.file;
   }
-  YAML::Node n = ops::reload_report_yaml(rep);
-  if (g.format() == output::Format::Table) std::fputs(ops::reload_report_text(rep).c_str(), stdout);
-  if (!src.from_release()) record_edit(o, g, src, text, "exchange reload", n);
-  if (g.format() != output::Format::Table) output::print(g.format(), n);
+  transact(o, g, cur, ch);
 }
 
 void add_source_flags(CLI::App* c, RouteOptions& o) {
   auto* f = c->add_option("-f,--file", o.file, "exchange spec (fate-exchange.yaml), edited in place");
   auto* r = c->add_option("--release", o.release,
                           "the installed exchange instead of a file: its spec is read from the newest release "
-                          "revision, and every change is applied and stored as a new revision");
+                          "revision, and every change is applied, verified and stored as a new revision");
   f->excludes(r);
-}
-
-void add_apply_flags(CLI::App* c, RouteOptions& o) {
-  c->add_option("--timeout", o.timeout, "how long to wait for the kubelet to refresh the mounted files and for the reload (default 3m)");
-  c->add_option("--poll", o.poll, "how often to look at the pods while waiting (default 2s)");
-  c->add_option("--traffic-ctl", o.traffic_ctl, "path of traffic_ctl inside the traffic-server container")
-      ->default_str(ops::kDefaultTrafficCtl);
-  c->add_flag("--no-restart-nginx", o.no_restart_nginx,
-              "do not restart the nginx pods after a party was removed (nginx keeps routing it until restarted)");
-  c->add_flag("--restart-traffic-server", o.restart_traffic_server,
-              "restart the traffic-server pods when records.config changed (new tunnel ports in connect_ports)");
 }
 
 }  // namespace
@@ -284,17 +241,25 @@ void add_exchange_commands(CLI::App& root, GlobalOptions& g) {
   ex->footer(
       "The Exchange (chart fate-exchange) routes between parties: Apache Traffic Server by TLS SNI\n"
       "<party>.<domain> for Pulsar, nginx for FATE Flow control traffic, rollsite for Eggroll.\n"
-      "Routes live in the exchange spec; fatectl edits only the route entries and keeps the rest\n"
-      "of the file (comments, order, formatting) as you wrote it. See docs/exchange.md.");
-  auto* route = ex->add_subcommand("route", "List, add or remove a party's routes in an exchange spec");
+      "The installed exchange's routes live in its release record. Every change -- route add/remove,\n"
+      "reload, cluster upgrade/rollback -- is one transaction: apply the ConfigMaps, reload Traffic\n"
+      "Server in every pod, verify per pod, then record; on failure the previous routes are put back.\n"
+      "In a spec file, fatectl edits only the route entries and keeps the rest of the file (comments,\n"
+      "order, formatting) as you wrote it. See docs/exchange.md.");
+  auto* route = ex->add_subcommand("route", "List, add or remove a party's routes");
   route->require_subcommand(1);
 
   static RouteOptions o;
-  auto* ls = route->add_subcommand("list", "Show every route of an exchange spec");
+  auto* ls = route->add_subcommand("list", "Show every route; --live compares each pod with the record");
   ls->alias("ls");
   add_source_flags(ls, o);
+  ls->add_flag("--live", o.live,
+               "read each exchange pod's mounted route files (and what Traffic Server loaded) and mark every "
+               "difference from the record; exit 1 when there is one");
+  add_reload_flags(ls, o.reload, false);
   ls->footer("Examples:\n  fatectl exchange route list -f fate-exchange.yaml\n  fatectl exchange route list -f fate-exchange.yaml -o json\n"
-             "  fatectl exchange route list --release fate-exchange -n fate-exchange");
+             "  fatectl exchange route list --release fate-exchange -n fate-exchange\n"
+             "  fatectl exchange route list --release fate-exchange --live");
   ls->callback([&g] { run_list(o, g); });
 
   auto* add = route->add_subcommand("add", "Add a party's routes, or change them (an existing route of the party is replaced)");
@@ -305,21 +270,21 @@ void add_exchange_commands(CLI::App& root, GlobalOptions& g) {
   add->add_option("--proxy", o.proxy, "nginx route: the party's nginx as host:http_port:grpc_port");
   add->add_option("--fateflow", o.fateflow, "nginx route: the party's FATE Flow as host:http_port:grpc_port");
   add->add_option("--rollsite", o.rollsite, "rollsite partyList entry: the party's rollsite as host:port");
-  add->add_flag("--apply", o.apply, "apply the changed ConfigMaps to the installed exchange and reload Traffic Server; the file is written only when that succeeded");
-  add->add_flag("--dry-run", o.dry_run, "show what would change; write nothing");
-  add_apply_flags(add, o);
+  add->add_flag("--apply", o.apply, "with -f: apply, reload and verify the change in the installed exchange (and record it in its release); the file is written only when that succeeded");
+  add->add_flag("--dry-run", o.dry_run, "show the route diff; change nothing");
+  add_reload_flags(add, o.reload, true);
   add->footer(
       "Examples:\n"
+      "  fatectl exchange route add --release fate-exchange --party 10000 --tunnel 192.168.10.2:30109\n"
+      "  fatectl exchange route add --release fate-exchange --party 10000 --tunnel 192.168.10.2:30109 --dry-run\n"
       "  fatectl exchange route add -f fate-exchange.yaml --party 10000 --tunnel 192.168.10.1:30109\n"
       "  fatectl exchange route add -f fate-exchange.yaml --party 10000 \\\n"
-      "      --proxy 192.168.10.1:30103:30108 --fateflow 192.168.10.1:30107:30102\n"
-      "  fatectl exchange route add -f fate-exchange.yaml --party 10000 --tunnel 192.168.10.2:30109 --apply\n"
-      "  fatectl exchange route add --release fate-exchange --party 10000 --tunnel 192.168.10.2:30109\n"
-      "With -f and --apply, an installed release of the same name also gets a new revision.\n"
-      "Tunnel ports must be inside Traffic Server's connect_ports (443 6650-6700 30000-33000 in\n"
-      "KubeFATE's chart), or Traffic Server answers 403 Tunnel Forbidden. fatectl warns and adds\n"
-      "the port to the rendered records.config; Traffic Server reads that file only at start, so\n"
-      "apply such a route with --restart-traffic-server.");
+      "      --proxy 192.168.10.1:30103:30108 --fateflow 192.168.10.1:30107:30102 --apply\n"
+      "With -f --apply the file wins over the installed release: routes only the release has are\n"
+      "named in a warning and dropped. Tunnel ports must be inside Traffic Server's connect_ports\n"
+      "(443 6650-6700 30000-33000 in KubeFATE's chart), or Traffic Server answers 403 Tunnel\n"
+      "Forbidden; fatectl adds such a port to records.config, which only a new pod reads, so the\n"
+      "traffic-server pods are restarted (--no-restart-traffic-server refuses that).");
   add->callback([&g] { run_add(o, g); });
 
   auto* rm = route->add_subcommand("remove", "Remove a party's routes");
@@ -328,23 +293,26 @@ void add_exchange_commands(CLI::App& root, GlobalOptions& g) {
   rm->add_option("--party", o.party, "party id (digits)")->required();
   rm->add_option("--domain", o.domain, "remove only the SNI route <party>.<domain>");
   rm->add_option("--only", o.only, "tables to remove from: sni, nginx, rollsite (default: all)")->delimiter(',');
-  rm->add_flag("--apply", o.apply, "apply and reload (nginx pods are restarted: nginx keeps a removed party otherwise)");
-  rm->add_flag("--dry-run", o.dry_run, "show what would change; write nothing");
-  add_apply_flags(rm, o);
-  rm->footer("Examples:\n  fatectl exchange route remove -f fate-exchange.yaml --party 10000 --apply\n"
-             "  fatectl exchange route remove --release fate-exchange --party 10000");
+  rm->add_flag("--apply", o.apply, "with -f: apply, reload and verify (nginx pods are restarted: nginx keeps a removed party otherwise)");
+  rm->add_flag("--dry-run", o.dry_run, "show the route diff; change nothing");
+  add_reload_flags(rm, o.reload, true);
+  rm->footer("Examples:\n  fatectl exchange route remove --release fate-exchange --party 10000\n"
+             "  fatectl exchange route remove -f fate-exchange.yaml --party 10000 --apply");
   rm->callback([&g] { run_remove(o, g); });
 
   auto* rl = ex->add_subcommand("reload",
-                                "Apply the exchange's route ConfigMaps and reload Traffic Server in every traffic-server pod");
+                                "Bring the running Exchange to its routes: apply the route ConfigMaps, reload and verify every pod");
   add_source_flags(rl, o);
-  add_apply_flags(rl, o);
+  rl->add_flag("--dry-run", o.dry_run, "show the route diff against the record; change nothing");
+  add_reload_flags(rl, o.reload, true);
   rl->footer(
-      "For each traffic-server pod fatectl waits until the mounted sni.yaml (read through exec) has\n"
-      "the new content -- the kubelet takes up to a minute to refresh a mounted ConfigMap -- then runs\n"
-      "traffic_ctl config reload and confirms Traffic Server loaded it. nginx re-reads its routes by\n"
-      "itself every 5 s; fatectl checks the file arrived.\n"
-      "Example:\n  fatectl exchange reload -f fate-exchange.yaml");
+      "With --release, the release record's routes are applied (fixing any drift). With -f, the file's\n"
+      "routes replace the release's (routes only the release has are named in a warning) and are\n"
+      "recorded as a new revision. For each traffic-server pod fatectl waits until the mounted sni.yaml\n"
+      "(read through exec) has the new content -- the kubelet takes up to a minute -- then runs\n"
+      "traffic_ctl config reload and confirms Traffic Server loaded it. nginx pods are restarted when a\n"
+      "party left the nginx routes. On failure the routes found before are put back.\n"
+      "Examples:\n  fatectl exchange reload --release fate-exchange\n  fatectl exchange reload -f fate-exchange.yaml --dry-run");
   rl->callback([&g] { run_reload(o, g); });
 }
 

@@ -9,6 +9,7 @@
 #include "fatectl/core/yaml.h"
 #include "fatectl/kube/kubeconfig.h"
 #include "fatectl/plan/plan.h"
+#include "fatectl/ops/mounted_secrets.h"
 #include "fatectl/render/render.h"
 #include "fatectl/version.h"
 
@@ -229,6 +230,7 @@ DeployResult roll_forward(kube::Client& c, const spec::ClusterSpec& spec, const 
     res.pruned = delete_objects(c, gone);
     for (const auto& p : res.pruned) log::info("deleted {} (no longer in the spec)", p.str());
     if (o.wait) wait_for(c, res.objects, o);
+    if (o.before_record) o.before_record();
   } catch (const Error& e) {
     rec.status = release::kFailed;
     rec.description = verb + " failed: " + log::redact(e.what());
@@ -356,6 +358,7 @@ DeployResult install(kube::Client& c, const spec::ClusterSpec& spec, const std::
   }
   res.revision = rev;
   if (o.plan) plan::check_before_install(c, spec, res.objects);  // stops before anything is applied
+  if (!o.skip_secret_check) check_mounted_secrets(c, res.objects);
   if (o.dry_run == "server") {
     if (!namespace_exists(c, spec.namespace_)) {
       std::vector<Manifest> cluster_scoped;
@@ -412,6 +415,16 @@ DeployResult rollback(kube::Client& c, const std::string& ns, const std::string&
                       const DeployOptions& o) {
   Store store(c, ns);
   auto history = store.history(name);
+  Record target = rollback_target(c, ns, name, revision);
+  spec::ClusterSpec spec = spec::parse(target.spec, target.spec_file.empty() ? "revision " + std::to_string(target.revision) : target.spec_file);
+  log::info("rolling back '{}' to revision {} ({})", name, target.revision, target.chart_version);
+  DeployOptions ro = o;
+  ro.force = true;
+  return roll_forward(c, spec, target.spec, ro, "rollback", history);
+}
+
+release::Record rollback_target(kube::Client& c, const std::string& ns, const std::string& name, int revision) {
+  auto history = Store(c, ns).history(name);
   if (history.empty()) throw failed("no cluster '" + name + "' in namespace '" + ns + "'");
   const Record* target = nullptr;
   if (revision > 0) {
@@ -430,12 +443,7 @@ DeployResult rollback(kube::Client& c, const std::string& ns, const std::string&
       }
     if (!target) throw failed("cluster '" + name + "' has no earlier revision to roll back to");
   }
-  spec::ClusterSpec spec = spec::parse(target->spec, target->spec_file.empty() ? "revision " + std::to_string(target->revision) : target->spec_file);
-  log::info("rolling back '{}' to revision {} ({})", name, target->revision, target->chart_version);
-  DeployOptions ro = o;
-  ro.force = true;
-  std::string text = target->spec;
-  return roll_forward(c, spec, text, ro, "rollback", history);
+  return *target;
 }
 
 UninstallResult uninstall(kube::Client& c, const std::string& ns, const std::string& name, bool purge,
@@ -719,23 +727,35 @@ StatusReport status(kube::Client& c, const std::string& ns, const std::string& n
   return rep;
 }
 
-int record_applied_change(kube::Client& c, const spec::ClusterSpec& spec, const std::string& spec_text,
-                          int expected_revision, const std::string& description) {
+PendingRevision::PendingRevision(kube::Client& c, const spec::ClusterSpec& spec, const std::string& spec_text,
+                                 int expected_revision, const std::string& description)
+    : c_(c) {
   Store store(c, spec.namespace_);
   auto history = store.history(spec.name);
+  auto moved = [&](const std::string& found) {
+    return failed("release '" + spec.name + "' changed while this command ran (expected revision " +
+                  std::to_string(expected_revision) + ", found " + found + "); nothing was changed -- run the command again");
+  };
   if (history.empty() || history.back().revision != expected_revision)
-    throw failed("release '" + spec.name + "' changed while this command ran (expected revision " +
-                 std::to_string(expected_revision) + ", found " +
-                 (history.empty() ? std::string("none") : std::to_string(history.back().revision)) +
-                 "); the change was applied but not recorded -- run the command again");
-  int rev = expected_revision + 1;
-  Record rec = new_record(spec, spec_text, rev, release::kDeployed, render_for(c, spec));
-  rec.description = description;
-  store.save(rec);
-  supersede_older(store, history, rev);
-  store.prune(spec.name, 10);
-  return rev;
+    throw moved(history.empty() ? std::string("none") : std::to_string(history.back().revision));
+  rec_ = new_record(spec, spec_text, expected_revision + 1, release::kPendingUpgrade, render_for(c, spec));
+  rec_.description = description + " (in progress)";
+  if (!store.create(rec_)) throw moved("revision " + std::to_string(rec_.revision) + " being written by another command");
+  rec_.description = description;
 }
+
+void PendingRevision::commit() {
+  Store store(c_, rec_.namespace_);
+  auto history = store.history(rec_.name);
+  rec_.status = release::kDeployed;
+  rec_.updated = now();
+  store.save(rec_);
+  supersede_older(store, history, rec_.revision);
+  store.prune(rec_.name, 10);
+}
+
+void PendingRevision::abandon() { Store(c_, rec_.namespace_).remove(rec_.name, rec_.revision); }
+
 
 std::string release_namespace(kube::Client& c, const std::string& name, const std::string& ns_flag) {
   if (!ns_flag.empty()) return ns_flag;

@@ -9,6 +9,7 @@
 
 #include <fstream>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "fatectl/core/error.h"
@@ -207,12 +208,47 @@ std::vector<ExchangeSecret> make_exchange_certs(const ExchangeCertsOptions& o) {
   return out;
 }
 
-void apply_exchange_secrets(const std::vector<ExchangeSecret>& s, const std::string& kubeconfig, const std::string& context) {
+std::vector<std::string> apply_exchange_secrets(const std::vector<ExchangeSecret>& s, const std::string& kubeconfig,
+                                                const std::string& context, bool create_namespace) {
   kube::LoadOptions lo;
   lo.kubeconfig = kubeconfig;
   lo.context = context;
   kube::Client c(kube::load_config(lo));
-  for (auto& x : s) kube::apply(c, x.object);
+  std::vector<std::string> done, missing;
+  std::set<std::string> seen;
+  for (auto& x : s)
+    if (seen.insert(x.namespace_).second && !kube::get(c, kube::ObjectRef{"v1", "Namespace", "", x.namespace_}))
+      missing.push_back(x.namespace_);
+  auto joined = [](const std::vector<std::string>& v) {
+    std::string o;
+    for (auto& x : v) o += (o.empty() ? "" : ", ") + x;
+    return o;
+  };
+  if (!missing.empty() && !create_namespace)
+    throw failed("namespace" + std::string(missing.size() > 1 ? "s " : " ") + joined(missing) +
+                 (missing.size() > 1 ? " do" : " does") + " not exist: pass --create-namespace, or create " +
+                 (missing.size() > 1 ? "them" : "it") + " first; nothing was applied");
+  std::string step;
+  try {
+    for (auto& ns : missing) {
+      step = "namespace/" + ns;
+      YAML::Node n(YAML::NodeType::Map);
+      n["apiVersion"] = "v1";
+      n["kind"] = "Namespace";
+      n["metadata"]["name"] = yaml::str(ns);
+      kube::apply(c, n);
+      done.push_back("namespace/" + ns + " created");
+    }
+    for (auto& x : s) {
+      step = "Secret " + x.namespace_ + "/" + x.name;
+      kube::apply(c, x.object);
+      done.push_back(step);
+    }
+  } catch (const Error& e) {
+    throw Error(e.kind(), std::string(e.what()) + " (applying " + step + "); applied before: " +
+                              (done.empty() ? std::string("nothing") : joined(done)));
+  }
+  return done;
 }
 
 }  // namespace fatectl::ops

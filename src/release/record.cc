@@ -108,19 +108,27 @@ std::optional<Record> Store::latest(const std::string& name) {
   return h.back();
 }
 
-void Store::save(const Record& r) {
+namespace {
+
+YAML::Node record_secret(const Record& r, const std::string& ns) {
   YAML::Node s(YAML::NodeType::Map);
   s["apiVersion"] = "v1";
   s["kind"] = "Secret";
   s["type"] = "fatectl.io/release.v1";
   s["metadata"]["name"] = secret_name(r.name, r.revision);
-  s["metadata"]["namespace"] = yaml::str(ns_);
+  s["metadata"]["namespace"] = yaml::str(ns);
   s["metadata"]["labels"]["owner"] = "fatectl";
   s["metadata"]["labels"]["name"] = yaml::str(r.name);
   s["metadata"]["labels"]["version"] = yaml::str(std::to_string(r.revision));
   s["metadata"]["labels"]["status"] = yaml::str(r.status);
   s["data"]["release"] = yaml::str(kube::base64_encode(yaml::to_json(r.to_node(), false)));
-  YAML::Node body = s;
+  return s;
+}
+
+}  // namespace
+
+void Store::save(const Record& r) {
+  YAML::Node body = record_secret(r, ns_);
   // Not through kube::apply: a release Secret's values are not secrets to redact from output.
   kube::ResourceInfo ri = c_.resource_for("v1", "Secret");
   kube::Request req;
@@ -132,6 +140,26 @@ void Store::save(const Record& r) {
   if (!resp.ok())
     throw kube::api_error(c_, resp, "store the release record",
                           "secrets '" + secret_name(r.name, r.revision) + "' in namespace '" + ns_ + "'");
+}
+
+bool Store::create(const Record& r) {
+  // Not through kube::create: a release Secret's values are not secrets to redact from output.
+  kube::ResourceInfo ri = c_.resource_for("v1", "Secret");
+  kube::Request req;
+  req.method = "POST";
+  req.path = kube::object_path(ri, ns_) + "?fieldManager=fatectl";
+  req.content_type = "application/json";
+  req.body = yaml::to_json(record_secret(r, ns_), false);
+  kube::Response resp = c_.send(req);
+  if (resp.status == 409) return false;
+  if (!resp.ok())
+    throw kube::api_error(c_, resp, "store the release record",
+                          "secrets '" + secret_name(r.name, r.revision) + "' in namespace '" + ns_ + "'");
+  return true;
+}
+
+void Store::remove(const std::string& name, int revision) {
+  kube::remove(c_, kube::ObjectRef{"v1", "Secret", ns_, secret_name(name, revision)});
 }
 
 int Store::remove_all(const std::string& name) {

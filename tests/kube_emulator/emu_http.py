@@ -596,6 +596,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.endless_continue = f
             if a == "exec-flood":
                 self.exec_flood = f
+            if a == "delete-pod":
+                self.delete_target_pod()
             if a == "status":
                 code = int(f.get("status", 500))
                 reason = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
@@ -611,6 +613,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     hdr["Retry-After"] = str(ra)
                     det = {"retryAfterSeconds": ra}
                 raise ApiError(code, reason, msg, det, hdr)
+
+    def delete_target_pod(self):
+        """Fault action delete-pod: the pod the request names (.../namespaces/NS/pods/NAME[/sub]) is
+        deleted at once (grace period 0, as `kubectl delete pod --force`), so its controller
+        replaces it; the request then goes on against a pod that no longer exists."""
+        m = re.search(r"/api/v1/namespaces/([^/]+)/pods/([^/?]+)", self.path)
+        if not m:
+            return
+        emu = self.emu
+        with emu.lock:
+            try:
+                emu.op_delete(emu.rt("", "pods"), m.group(1), m.group(2), {"gracePeriodSeconds": 0}, False)
+            except km.ApiError:
+                pass
 
     def authenticate(self):
         emu = self.emu
@@ -1407,7 +1423,7 @@ class AdminHandler(http.server.BaseHTTPRequestHandler):
                         rules = body if isinstance(body, list) else [body]
                         for r in rules:
                             if key == "faults":
-                                known = ("latency", "status", "reset", "exec-cut") + emu_faults.ACTIONS
+                                known = ("latency", "status", "reset", "exec-cut", "delete-pod") + emu_faults.ACTIONS
                                 if r.get("action") not in known:
                                     return self.reply(400, {"error": "action must be " + "|".join(known)})
                                 if r["action"] == "latency" and not r.get("latency_ms"):

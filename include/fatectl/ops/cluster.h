@@ -2,6 +2,7 @@
 // The cluster verbs: install, upgrade, rollback, uninstall, diff, status, list, history. Each
 // composes render (spec -> objects), kube (apply, wait, delete) and release (revision records).
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,12 @@ struct DeployOptions {
   unsigned concurrency = 8;
   std::chrono::milliseconds poll{1000};
   bool plan = true;     ///< install: run `cluster plan`'s placement check first (--skip-plan turns it off)
+  /// upgrade/rollback: runs once the objects are applied and ready, before the revision is
+  /// recorded as deployed (the exchange's route transaction reloads and verifies its pods here);
+  /// an exception fails the revision.
+  std::function<void()> before_record;
+  /// install: skip checking that the Secrets the pods mount exist.
+  bool skip_secret_check = false;
 };
 
 /// What install/upgrade/rollback did.
@@ -50,6 +57,8 @@ DeployResult upgrade(kube::Client& c, const spec::ClusterSpec& spec, const std::
 /// `cluster rollback NAME [REVISION]` (0 = the revision before the current one).
 DeployResult rollback(kube::Client& c, const std::string& ns, const std::string& name, int revision,
                       const DeployOptions& o);
+/// The revision `cluster rollback NAME [REVISION]` returns to (0 = the one before the current).
+release::Record rollback_target(kube::Client& c, const std::string& ns, const std::string& name, int revision);
 
 /// What uninstall did and what it left in place on purpose.
 struct UninstallResult {
@@ -106,12 +115,25 @@ StatusReport status(kube::Client& c, const std::string& ns, const std::string& n
 /// it (searched cluster-wide; falls back to the context's namespace when listing is refused).
 std::string release_namespace(kube::Client& c, const std::string& name, const std::string& ns_flag);
 
-/// Records a change that was applied outside install/upgrade (e.g. an exchange route edit) as a
-/// new deployed revision of release spec.name holding `spec_text`; the previous deployed revision
-/// becomes superseded. Fails when the newest revision is no longer `expected_revision` (someone
-/// else changed the release meanwhile). Returns the new revision.
-int record_applied_change(kube::Client& c, const spec::ClusterSpec& spec, const std::string& spec_text,
-                          int expected_revision, const std::string& description);
+/// A change applied outside install/upgrade (an exchange route transaction), recorded in two
+/// steps: the constructor stores revision expected_revision+1 of release spec.name as
+/// pending-upgrade -- only if that revision does not exist yet and expected_revision is still the
+/// newest, so two concurrent changes cannot both go on; commit() marks it deployed and the
+/// previous deployed revision superseded; abandon() deletes it (the change was not made).
+/// Destroyed without either, it stays pending (an interrupted change shows in `cluster history`,
+/// and route changes refuse to go on until it is rolled back).
+class PendingRevision {
+ public:
+  PendingRevision(kube::Client& c, const spec::ClusterSpec& spec, const std::string& spec_text, int expected_revision,
+                  const std::string& description);
+  int revision() const { return rec_.revision; }
+  void commit();
+  void abandon();
+
+ private:
+  kube::Client& c_;
+  release::Record rec_;
+};
 
 /// Compares chart versions "v1.10.0" < "v1.11.2" (numeric per part; -1, 0, 1).
 int compare_versions(const std::string& a, const std::string& b);

@@ -34,8 +34,11 @@ struct ExchangeSecret {
 /// registered with log::add_secret.
 std::vector<ExchangeSecret> make_exchange_certs(const ExchangeCertsOptions& o);
 
-/// Applies the Secrets with server-side apply through the kubeconfig context.
-void apply_exchange_secrets(const std::vector<ExchangeSecret>& s, const std::string& kubeconfig,
-                            const std::string& context);
+/// Applies the Secrets with server-side apply through the kubeconfig context. A namespace that
+/// does not exist is created with `create_namespace`, else nothing is applied and the error names
+/// it. Returns what was done ("namespace/fate-10000 created", "Secret fate-exchange/traffic-server-cert");
+/// a failure part-way throws naming what was applied before it.
+std::vector<std::string> apply_exchange_secrets(const std::vector<ExchangeSecret>& s, const std::string& kubeconfig,
+                                                const std::string& context, bool create_namespace = false);
 
 }  // namespace fatectl::ops

@@ -58,6 +58,10 @@ class Store {
   std::optional<Record> latest(const std::string& name);
   /// Stores (creates or replaces) a revision.
   void save(const Record& r);
+  /// Stores a revision only if it does not exist yet; false when it does (someone else took it).
+  bool create(const Record& r);
+  /// Deletes one revision.
+  void remove(const std::string& name, int revision);
   /// Deletes every revision of a release; returns how many there were.
   int remove_all(const std::string& name);
   /// Keeps the newest `keep` revisions, deleting older ones.

@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# The Exchange's route transaction, end to end through the binary: the Kubernetes API emulator
+# started with `scripts/kube-emulator start DIR --with-exchange` (each traffic-server pod runs a
+# private Apache Traffic Server from Debian; nginx pods get their mounted route table), and
+# `openssl s_server` backends standing for the parties' Pulsar TLS endpoints (each presents its
+# party's certificate, so the certificate seen through the Exchange says where a route leads).
+#
+# The five ways routes used to get lost (issue #13), each followed by tests/exchange/agree.py,
+# which checks that the release record, the ConfigMaps, every pod's mounted file and what every
+# Traffic Server routes (openssl s_client -servername <party>.fate.org) agree:
+#   1. a failing `route add --release` (exec failure on reload, API error on the ConfigMap write,
+#      a pod replaced mid-reload, and a restore that fails too) leaves the previous routes
+#      everywhere, and the next add keeps every earlier party;
+#   2. `cluster upgrade` (replicas 1 -> 2) keeps the release's routes the file lacks, says so, and
+#      reloads every pod; --replace-routes names what it would drop;
+#   3. `cluster rollback` reloads: a party the old revision lacks is no longer routed;
+#   4. `exchange reload -f FILE` warns about the routes only the release has and restarts nginx
+#      when nginx routes go away;
+#   5. `cluster uninstall` of a party the Exchange routes warns, and --remove-route takes it out.
+# Also: certs exchange --apply --create-namespace, install naming a missing Secret, route list
+# --live and cluster status marking drift, --dry-run changing nothing.
+set -euo pipefail
+. "$(dirname "$0")/../lib/assert.sh"
+SRC=${FATECTL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+W=$(mktemp -d "${TMPDIR:-/tmp}/exchange_txn.XXXXXX")
+E=$W/emu
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  "$SRC/scripts/kube-emulator" stop "$E" >/dev/null 2>&1 || true
+  [ -n "${KEEP:-}" ] && echo "kept $W" || rm -rf "$W"
+}
+trap cleanup EXIT
+for t in traffic_manager traffic_ctl openssl kubectl; do
+  command -v $t >/dev/null || { not_ok "$t installed"; finish; exit 1; }
+done
+F() { "$FATECTL" "$@"; }
+R=(--timeout 30s --poll 200ms)
+
+"$SRC/scripts/kube-emulator" start "$E" --with-exchange --sync-delay 0.5 >/dev/null
+export KUBECONFIG=$E/kubeconfig
+ADMIN=$(cat "$E/admin-url")
+fault() { curl -fsS -X POST "$ADMIN/faults" -d "$1" >/dev/null; }
+nofaults() { curl -fsS -X DELETE "$ADMIN/faults" >/dev/null; }
+# agree EXPECTED_SNI_PARTIES [EXPECTED_NGINX_PARTIES]: the five places agree on those routes
+agree() {
+  local out rc=0 args=(--parties 9999,10000,10001,10002 --expect "$1")
+  [ $# -ge 2 ] && args+=(--nginx-expect "$2")
+  out=$(/usr/bin/python3 "$SRC/tests/exchange/agree.py" "$E" fate-exchange fate-exchange "$FATECTL" "${args[@]}" 2>&1) || rc=$?
+  if [ $rc -eq 0 ]; then ok "agree on sni {$1}: $(echo "$out" | tr '\n' ' ' | cut -c1-200)"; else not_ok "agree on sni {$1}:"; echo "$out" | sed 's/^/    /'; fi
+}
+revisions() { F cluster history fate-exchange -n fate-exchange -o json | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+pods_of() { kubectl -n fate-exchange get pods -l "fateMoudle=$1" -o jsonpath='{.items[?(@.status.phase=="Running")].metadata.name}'; }
+
+# ---- backends: each party's "Pulsar" presents that party's certificate ------------------------
+pick_port() { for p in $(shuf -i 30000-33000 -n 50); do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }; done; }
+declare -A PORT
+expect_rc 1 "certs exchange --apply into missing namespaces -> exit 1" -- \
+  F certs exchange --domain fate.org --parties 9999,10000,10001,10002 --dir "$W/certs" --apply
+expect_contains "fate-exchange, fate-9999, fate-10000, fate-10001, fate-10002 do not exist: pass --create-namespace" "names every missing namespace"
+expect_contains "nothing was applied" "says nothing was applied"
+expect_rc 0 "certs exchange --apply --create-namespace" -- \
+  F certs exchange --domain fate.org --parties 9999,10000,10001,10002 --dir "$W/certs" --apply --create-namespace
+expect_contains "applied namespace/fate-10002 created" "says which namespaces it created"
+expect_contains "applied Secret fate-exchange/traffic-server-cert" "says which Secrets it applied"
+for p in 9999 10000 10001 10002; do
+  PORT[$p]=$(pick_port)
+  openssl s_server -accept "127.0.0.1:${PORT[$p]}" -cert "$W/certs/$p.crt" -key "$W/certs/$p.key" -quiet </dev/null >/dev/null 2>&1 &
+  PIDS+=($!)
+done
+
+SPEC=$W/fate-exchange.yaml
+write_spec() {  # write_spec REPLICAS
+  cat > "$SPEC" <<Y
+# the test federation's exchange
+name: fate-exchange
+namespace: fate-exchange
+chartName: fate-exchange
+chartVersion: v1.11.2
+partyId: 1
+registry: ""
+modules:
+  - trafficServer
+  - nginx
+trafficServer:
+  type: NodePort
+  nodePort: 30001
+  replicas: $1
+  route_table:
+    sni:
+    - fqdn: 9999.fate.org
+      tunnelRoute: 127.0.0.1:${PORT[9999]}
+nginx:
+  type: NodePort
+  replicas: 1
+  httpNodePort: 30003
+  grpcNodePort: 30008
+  route_table:
+    9999:
+      proxy:
+        - host: 192.168.9.1
+          http_port: 30093
+          grpc_port: 30098
+Y
+}
+write_spec 1
+
+# ---- install checks the Secrets its pods mount ------------------------------------------------
+kubectl -n fate-exchange delete secret traffic-server-cert >/dev/null
+expect_rc 1 "install without traffic-server-cert -> exit 1" -- F cluster install -f "$SPEC" --timeout 60s
+expect_contains "Secret fate-exchange/traffic-server-cert (needed by Deployment/traffic-server (volume traffic-server-cert-file)) does not exist" "names the missing Secret and who mounts it"
+[ -z "$(kubectl -n fate-exchange get deploy -o name)" ] && ok "nothing was applied" || not_ok "objects were applied"
+kubectl apply -f "$W/certs/secrets/traffic-server-cert.yaml" >/dev/null
+expect_rc 0 "cluster install of the exchange" -- F cluster install -f "$SPEC" --timeout 60s
+for i in $(seq 1 100); do grep -q trafficServerPort "$E/exchange-pods.json" 2>/dev/null && grep -q '"trafficServerPort": [0-9]' "$E/exchange-pods.json" && break; sleep 0.1; done
+agree 9999 9999
+
+# ---- 1. route add --release: success, failures that restore, and the next add ------------------
+expect_rc 0 "route add --release 10000" -- F exchange route add --release fate-exchange --party 10000 \
+  --tunnel "127.0.0.1:${PORT[10000]}" --proxy 192.168.10.1:30103:30108 "${R[@]}"
+expect_contains "+ sni 10000.fate.org -> 127.0.0.1:${PORT[10000]}" "prints the route diff"
+expect_contains "sni.yaml loaded after" "Traffic Server confirmed loading sni.yaml"
+expect_contains "recorded as release fate-exchange revision 2" "recorded after the pods were verified"
+agree 9999,10000 9999,10000
+REVS=$(revisions)
+
+fault '{"action":"status","status":500,"path_regex":"/exec.*command=reload","times":1}'
+expect_rc 1 "exec failure on reload -> exit 1" -- F exchange route add --release fate-exchange --party 10001 \
+  --tunnel "127.0.0.1:${PORT[10001]}" --proxy 192.168.11.1:30113:30118 "${R[@]}"
+expect_contains "step 'reload' failed" "names the reload step"
+expect_contains "the previous routes (release fate-exchange revision 2) were restored and verified in" "says the previous routes were restored and verified"
+expect_contains "the release record is unchanged (release fate-exchange revision 2)" "says the record is unchanged"
+[ "$(revisions)" = "$REVS" ] && ok "no revision recorded" || not_ok "history: $(revisions) revisions, was $REVS"
+agree 9999,10000 9999,10000
+
+nofaults
+fault '{"action":"status","status":409,"message":"Apply failed with 1 conflict: conflict with \"kubectl\"","method":"PATCH","path_regex":"configmaps/traffic-server-sni","times":1}'
+expect_rc 1 "API error on the ConfigMap write (nginx-config already applied) -> exit 1" -- \
+  F exchange route add --release fate-exchange --party 10001 --tunnel "127.0.0.1:${PORT[10001]}" \
+  --proxy 192.168.11.1:30113:30118 "${R[@]}"
+expect_contains "step 'apply' failed: ConfigMap/traffic-server-sni" "names the ConfigMap that failed"
+expect_contains "applied: ConfigMap/nginx-config" "says what was applied before"
+expect_contains "were restored" "restored"
+agree 9999,10000 9999,10000
+
+nofaults
+OLDPOD=$(pods_of traffic-server)
+fault '{"action":"delete-pod","path_regex":"pods/traffic-server-[^/]+/exec.*command=reload","times":1}'
+expect_rc 1 "a pod replaced mid-reload -> exit 1" -- F exchange route add --release fate-exchange --party 10001 \
+  --tunnel "127.0.0.1:${PORT[10001]}" "${R[@]}"
+expect_contains "pod $OLDPOD went away during the change" "names the pod that went away"
+NEWPOD=$(pods_of traffic-server)
+[ -n "$NEWPOD" ] && [ "$NEWPOD" != "$OLDPOD" ] && ok "replacement pod $NEWPOD" || not_ok "replacement pod: $NEWPOD"
+expect_contains "verified in $NEWPOD" "the replacement pod was brought back to the previous routes"
+agree 9999,10000 9999,10000
+
+nofaults
+fault '{"action":"status","status":500,"path_regex":"/exec.*command=reload","times":2}'
+expect_rc 1 "the restore fails too -> exit non-zero" -- F exchange route add --release fate-exchange --party 10001 \
+  --tunnel "127.0.0.1:${PORT[10001]}" "${R[@]}"
+expect_contains "restoring the previous routes failed too" "says the restore failed"
+expect_contains "pod $NEWPOD (traffic-server): has the previous routes mounted, but not reloaded since sni.yaml changed" \
+  "says which route set the pod has and that Traffic Server did not re-read it"
+[ "$(revisions)" = "$REVS" ] && ok "nothing false recorded (no new revision)" || not_ok "history: $(revisions)"
+expect_rc 1 "route list --live marks the pod" -- F exchange route list --release fate-exchange --live
+expect_contains "not reloaded since sni.yaml changed" "live view: not reloaded since the last change"
+expect_rc 0 "exchange reload --release repairs it" -- F exchange reload --release fate-exchange "${R[@]}"
+expect_rc 0 "route list --live: in sync" -- F exchange route list --release fate-exchange --live
+agree 9999,10000 9999,10000
+
+expect_rc 0 "route add --release 10002 (after the failures)" -- F exchange route add --release fate-exchange --party 10002 \
+  --tunnel "127.0.0.1:${PORT[10002]}" "${R[@]}"
+agree 9999,10000,10002 9999,10000
+expect_rc 0 "route add --dry-run" -- F exchange route add --release fate-exchange --party 10001 --tunnel "127.0.0.1:${PORT[10001]}" --dry-run
+expect_contains "+ sni 10001.fate.org" "dry run prints the diff"
+expect_contains "dry run: nothing applied" "dry run says so"
+agree 9999,10000,10002 9999,10000
+REV_WITH_10002=$(F cluster history fate-exchange -o json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["revision"])')
+
+# ---- live drift: someone edits the ConfigMap behind fatectl's back ------------------------------
+kubectl -n fate-exchange patch cm traffic-server-sni --type merge -p \
+  "{\"data\":{\"sni.yaml\":\"sni:\\n  - fqdn: 9999.fate.org\\n    tunnel_route: 127.0.0.1:${PORT[10001]}\\n\"}}" >/dev/null
+sleep 1.5
+expect_rc 1 "cluster status shows drift -> exit 1" -- F cluster status fate-exchange
+expect_contains "(traffic-server): missing sni 10000.fate.org" "status: the pod lacks a recorded route"
+expect_contains "sni 9999.fate.org -> 127.0.0.1:${PORT[10001]} (recorded: 127.0.0.1:${PORT[9999]})" "status: a different target"
+expect_contains "not reloaded since sni.yaml changed" "status: Traffic Server did not reload the edited file"
+expect_rc 1 "route list --live -o json" -- F exchange route list --release fate-exchange --live -o json
+expect_contains '"inSync": false' "json marks the drift"
+expect_rc 0 "exchange reload --release puts the record back" -- F exchange reload --release fate-exchange "${R[@]}"
+expect_rc 0 "cluster status: in sync" -- F cluster status fate-exchange
+expect_contains "in sync with the record" "status: one line per pod in sync"
+agree 9999,10000,10002 9999,10000
+
+# ---- 2. cluster upgrade keeps the release's routes and reloads every pod ------------------------
+write_spec 2
+expect_rc 0 "upgrade --replace-routes --dry-run=server" -- F cluster upgrade -f "$SPEC" --replace-routes --dry-run=server
+expect_contains "dropping routes that release fate-exchange revision" "names what --replace-routes would drop"
+expect_contains "party 10000: sni 10000.fate.org" "names party 10000"
+expect_contains "- sni 10002.fate.org" "the diff shows the removal"
+agree 9999,10000,10002 9999,10000
+expect_rc 0 "cluster upgrade (replicas 1 -> 2; the file lacks the added routes)" -- F cluster upgrade -f "$SPEC" --timeout 60s --reload-timeout 30s --reload-poll 200ms
+expect_contains "keeping 2 parties' routes that release fate-exchange revision" "one line says what is kept"
+expect_contains "party 10000: sni 10000.fate.org -> 127.0.0.1:${PORT[10000]}, nginx 10000" "names party 10000"
+expect_contains "party 10002: sni 10002.fate.org" "names party 10002"
+expect_contains "routes reloaded and verified in every pod" "every pod verified"
+[ "$(pods_of traffic-server | wc -w)" = 2 ] && ok "two traffic-server pods" || not_ok "traffic-server pods: $(pods_of traffic-server)"
+agree 9999,10000,10002 9999,10000
+
+# ---- 3. cluster rollback reloads ----------------------------------------------------------------
+BEFORE_10002=$((REV_WITH_10002 - 1))
+expect_rc 0 "cluster rollback --dry-run" -- F cluster rollback fate-exchange "$BEFORE_10002" --dry-run
+expect_contains "- sni 10002.fate.org" "rollback dry run shows the route diff"
+expect_rc 0 "cluster rollback to revision $BEFORE_10002 (without 10002)" -- F cluster rollback fate-exchange "$BEFORE_10002" \
+  --timeout 60s --reload-timeout 30s --reload-poll 200ms
+expect_contains "- sni 10002.fate.org" "prints the route diff"
+agree 9999,10000 9999,10000
+
+# ---- 4. exchange reload -f FILE: warns, and restarts nginx when nginx routes go away ------------
+NGX=$(pods_of nginx)
+expect_rc 0 "exchange reload -f (the file lacks party 10000)" -- F exchange reload -f "$SPEC" "${R[@]}"
+expect_contains "has routes $SPEC does not: party 10000: sni 10000.fate.org" "warns, naming the routes only the release has"
+expect_contains "party 10000 left the nginx routes" "nginx restarted because a party left its routes"
+NGX2=$(pods_of nginx)
+[ -n "$NGX2" ] && [ "$NGX2" != "$NGX" ] && ok "a new nginx pod ($NGX -> $NGX2)" || not_ok "nginx pod replaced ($NGX -> $NGX2)"
+agree 9999 9999
+
+# ---- 5. uninstall of a party the Exchange routes -------------------------------------------------
+PARTY=$W/party-10000.yaml
+cp "$SRC/examples/v1.11/party-10000-eggroll.yaml" "$PARTY"
+expect_rc 0 "install party 10000" -- F cluster install -f "$PARTY" --timeout 90s
+expect_rc 0 "route add --release 10000" -- F exchange route add --release fate-exchange --party 10000 \
+  --tunnel "127.0.0.1:${PORT[10000]}" --proxy 192.168.10.1:30103:30108 "${R[@]}"
+fault '{"action":"status","status":409,"message":"conflict","method":"PATCH","path_regex":"configmaps/nginx-config","times":1}'
+expect_rc 1 "uninstall --remove-route, the route removal fails -> exit 1" -- F cluster uninstall fate-10000 --remove-route --reload-timeout 30s --reload-poll 200ms
+expect_contains "cluster fate-10000 was NOT uninstalled" "says the party was not uninstalled"
+F cluster status fate-10000 >/dev/null 2>&1 && ok "party 10000 still installed" || not_ok "party 10000 gone"
+agree 9999,10000 9999,10000
+nofaults
+expect_rc 0 "uninstall --remove-route" -- F cluster uninstall fate-10000 --remove-route --reload-timeout 30s --reload-poll 200ms
+expect_contains "removing party 10000's routes from the Exchange fate-exchange" "says it removes the routes"
+expect_contains "uninstalled cluster fate-10000" "uninstalled"
+agree 9999 9999
+expect_rc 0 "install party 10000 again" -- F cluster install -f "$PARTY" --timeout 90s
+expect_rc 0 "route add --release 10000 again" -- F exchange route add --release fate-exchange --party 10000 --tunnel "127.0.0.1:${PORT[10000]}" "${R[@]}"
+expect_rc 0 "uninstall without --remove-route" -- F cluster uninstall fate-10000
+expect_contains "the Exchange fate-exchange (namespace fate-exchange, revision" "warns that the Exchange still routes the party"
+expect_contains "Pass --remove-route" "offers --remove-route"
+agree 9999,10000 9999
+finish
