@@ -14,6 +14,7 @@ eggroll) it
 Exec into these pods runs scripts/emulator-exchange/pod-exec.sh, which maps the pod's paths and
 /opt/trafficserver/bin/traffic_ctl to that instance. DIR/exchange-pods.json lists the pods served.
 
+While DIR/node.paused exists, mounted files are not refreshed (a kubelet that fell behind).
 Stops (with every Traffic Server it started) when DIR/pid goes away or on SIGTERM.
 
 usage: node.py DIR [--interval S] [--sync-delay S] [--images REGEX]"""
@@ -130,7 +131,7 @@ class Pod:
                 seen = self.pending.get(f)
                 if seen is None or seen[0] != v:
                     self.pending[f] = (v, now)
-                elif now - seen[1] >= a.sync_delay:
+                elif now - seen[1] >= a.sync_delay and not os.path.exists(os.path.join(D, "node.paused")):
                     write_atomic(f, v)
                     self.pending.pop(f, None)
             if os.path.isdir(target):

@@ -12,6 +12,7 @@ ops::ReloadOptions ExchangeReloadFlags::options(const GlobalOptions& g) const {
   r.traffic_ctl = traffic_ctl;
   r.timeout = fed::parse_duration(timeout);
   r.poll = fed::parse_duration(poll);
+  r.confirm_timeout = std::min(r.confirm_timeout, r.timeout);
   r.restart_nginx = !no_restart_nginx;
   r.restart_traffic_server = !no_restart_traffic_server;
   return r;

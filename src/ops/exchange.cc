@@ -127,6 +127,7 @@ struct Run {
   const ReloadOptions& o;
   ReloadReport rep;
   std::set<std::string> checked;  ///< pods brought to the target
+  std::set<std::string> known;    ///< ready pods seen, for saying which were not reloaded
 
   const std::string& ns() const { return target.ns; }
   std::string selector(const Component& c) const { return "fateMoudle=" + std::string(c.name) + ",name=" + target.name; }
@@ -135,7 +136,13 @@ struct Run {
     rep.failed_step = step;
     rep.error = msg;
     std::vector<std::string> done, notdone;
-    for (auto& p : rep.pods) (p.ok ? done : notdone).push_back(p.pod);
+    std::set<std::string> listed;
+    for (auto& p : rep.pods) {
+      listed.insert(p.pod);
+      if (p.reload != "deleted") (p.ok ? done : notdone).push_back(p.pod);
+    }
+    for (auto& k : known)
+      if (!listed.count(k)) notdone.push_back(k);
     std::string m = "step '" + step + "' failed: " + msg;
     if (!rep.applied.empty()) m += "; applied: " + join(rep.applied);
     m += "; pods reloaded: " + (done.empty() ? std::string("none") : join(done));
@@ -161,6 +168,8 @@ struct Run {
       for (auto& p : pods)
         if (!p.terminating && !p.ready && p.stuck.empty()) starting.push_back(p.name);
       if (starting.empty()) {
+        for (auto& p : pods)
+          if (p.ready) known.insert(p.name);
         for (auto& p : pods)
           if (!p.terminating && !p.ready) {
             std::string note = "pod " + p.name + " is not ready (" + p.stuck + "): not reloaded; it reads the routes when it starts";
@@ -247,7 +256,7 @@ struct Run {
     }
   }
 
-  // Reload, retried while a young pod's Traffic Server may still be starting.
+  // Reload, retried while a pod that started less than 30 s ago may still be starting Traffic Server.
   void reload(PodReport& pr, PodProbe& p, const PodInfo& info) {
     auto t0 = Clock::now();
     while (true) {
@@ -256,7 +265,7 @@ struct Run {
         pr.reload = "ok";
         return;
       }
-      bool young = info.started_at > 0 && now_epoch() - info.started_at < 60;
+      bool young = info.started_at > 0 && now_epoch() - info.started_at < 30;
       if (!young || Clock::now() - t0 >= o.confirm_timeout) {
         pr.reload = "failed (exit " + std::to_string(rl.exit_code) + ")";
         fail("reload", ErrorKind::Failed,
@@ -289,7 +298,7 @@ struct Run {
     bool loaded_already = already && loaded_before >= 0 && file_time >= 0 && file_time <= loaded_before &&
                           !detail::sni_load_failed(last_load);
     auto t0 = Clock::now();
-    auto limit = loaded_already ? std::min(o.confirm_timeout, std::chrono::milliseconds(3'000)) : o.confirm_timeout;
+    auto limit = loaded_already ? std::chrono::milliseconds(0) : o.confirm_timeout;
     bool confirmed = false;
     while (lines_before >= 0) {
       for (auto& line : g("confirm", [&] { return p.diags_from(lines_before + 1); })) {
@@ -465,12 +474,15 @@ YAML::Node applyable(const YAML::Node& live) {
   return o;
 }
 
-bool same_data(const YAML::Node& a, const YAML::Node& b) {
-  auto text = [](const YAML::Node& n) {
-    return n && n["data"] && n["data"].IsMap() ? yaml::to_json(n["data"], false) : std::string("{}");
-  };
-  return text(a) == text(b);
+// ConfigMap data as a sorted map: the API server may return keys in another order.
+std::map<std::string, std::string> data_of(const YAML::Node& n) {
+  std::map<std::string, std::string> out;
+  kube::F d(n["data"]);
+  for (const auto& kv : d) out[kv.first.Scalar()] = kv.second.IsScalar() ? kv.second.Scalar() : "";
+  return out;
 }
+
+bool same_data(const YAML::Node& a, const YAML::Node& b) { return data_of(a) == data_of(b); }
 
 }  // namespace
 

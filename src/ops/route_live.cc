@@ -57,6 +57,7 @@ std::vector<std::string> compare_texts(const std::string& component, const std::
 void traffic_server_state(PodProbe& p, const RouteConfigMaps& rec, PodDrift& d) {
   long file_time = p.mtime(kSniMountPath);
   long loaded = p.loaded_at();
+  if (loaded < 0) d.state.push_back("Traffic Server does not answer traffic_ctl (is it running?)");
   if (file_time > 0 && loaded > 0 && file_time > loaded)
     d.state.push_back("not reloaded since sni.yaml changed (file written " + when(file_time) + ", last load " +
                             when(loaded) + ")");

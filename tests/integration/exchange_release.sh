@@ -3,6 +3,8 @@
 # Kubernetes API emulator: `fatectl cluster install` of an nginx exchange, then
 # `exchange route list|add|remove --release` -- each change applied, the mounted route table
 # checked through exec, the nginx pods restarted after a removal, and a new revision recorded.
+# The emulator runs with --with-exchange: the nginx pod's mounted route_table.yaml follows the
+# ConfigMap like a kubelet's (scripts/emulator-exchange/node.py).
 # Also: -f --apply records into an existing release; failures record nothing; API calls and exec
 # through an HTTP CONNECT proxy (kubeconfig proxy-url, tests/lib/connect_proxy.py).
 set -euo pipefail
@@ -12,7 +14,6 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/exchange_release.XXXXXX")
 E=$W/emu
 PIDS=()
 cleanup() {
-  rm -f "$W/kubelet.pid"
   for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   "$SRC/scripts/kube-emulator" stop "$E" >/dev/null 2>&1 || true
   rm -rf "$W"
@@ -20,8 +21,7 @@ cleanup() {
 trap cleanup EXIT
 command -v kubectl >/dev/null || { not_ok "kubectl installed"; finish; exit 1; }
 
-"$SRC/scripts/kube-emulator" start "$E" --exec-map \
-  "{\"image_regex\":\"/nginx:\",\"wrapper\":[\"bash\",\"$SRC/tests/exchange/nginx-pod.sh\"],\"env\":{\"NGINX_ROUTES\":\"$W/route_table.yaml\"}}" >/dev/null
+"$SRC/scripts/kube-emulator" start "$E" --with-exchange --sync-delay 0.2 >/dev/null
 export KUBECONFIG=$E/kubeconfig
 ADMIN=$(cat "$E/admin-url")
 
@@ -49,10 +49,9 @@ nginx:
           grpc_port: 30098
 Y
 expect_rc 0 "cluster install of the exchange" -- "$FATECTL" cluster install -f "$SPEC" --create-namespace --timeout 60s
-/usr/bin/python3 "$SRC/tests/exchange/kubelet.py" "$E" fate-exchange nginx-config route_table.yaml "$W/route_table.yaml" \
-  --interval 0.2 --pidfile "$W/kubelet.pid" &
-PIDS+=($!)
-nginx_pods() { kubectl -n fate-exchange get pods -l fateMoudle=nginx -o jsonpath='{.items[?(@.status.phase=="Running")].metadata.name}'; }
+# the route table mounted in the (newest) nginx pod
+routes_in_pod() { cat "$E"/pods/fate-exchange/"$(nginx_pods | awk '{print $NF}')"/nginx/root/data/projects/fate/proxy/nginx/conf/modifiable/route_table.yaml 2>/dev/null; }
+nginx_pods() { kubectl -n fate-exchange get pods -l fateMoudle=nginx -o json | /usr/bin/python3 -c 'import json,sys; print(" ".join(p["metadata"]["name"] for p in json.load(sys.stdin)["items"] if p["status"].get("phase")=="Running" and not p["metadata"].get("deletionTimestamp")))'; }
 revisions() { "$FATECTL" cluster history fate-exchange -n fate-exchange -o json | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); d=d.get("revisions", d) if isinstance(d, dict) else d; print(len(d))'; }
 POD1=$(nginx_pods)
 [ -n "$POD1" ] && ok "nginx pod $POD1 running" || not_ok "nginx pod running"
@@ -69,7 +68,7 @@ expect_rc 0 "route add --release (applied without --apply)" -- "$FATECTL" exchan
 expect_contains "ConfigMap/nginx-config" "the nginx ConfigMap was applied"
 expect_contains "re-reads it every 5s" "the file in the pod was checked"
 expect_contains "recorded as release fate-exchange revision 2" "a new revision was recorded"
-grep -q "192.168.10.1" "$W/route_table.yaml" && ok "the pod's route table has party 10000" || not_ok "pod route table: $(cat "$W/route_table.yaml")"
+routes_in_pod | grep -q "192.168.10.1" && ok "the pod's route table has party 10000" || not_ok "pod route table: $(routes_in_pod)"
 [ "$(revisions)" = 2 ] && ok "history has 2 revisions" || not_ok "history: $(revisions)"
 expect_rc 0 "route list --release after add" -- "$FATECTL" exchange route list --release fate-exchange
 expect_contains "192.168.10.1:30103:30108" "the release record holds the new route"
@@ -81,9 +80,10 @@ expect_contains "route add: party 10000" "the revision says what changed"
 expect_rc 0 "route add -f --apply" -- "$FATECTL" exchange route add -f "$SPEC" --party 10001 \
   --proxy 192.168.11.1:30113:30118 --apply --timeout 20s --poll 200ms
 expect_contains "recorded as release fate-exchange revision 3" "the file's change is recorded in the release"
-expect_contains "has routes $SPEC does not: nginx 10000 proxy 192.168.10.1:30103:30108" "warns that the file drops a route only the release had"
+expect_contains "has routes $SPEC does not: party 10000: nginx 10000 (proxy 192.168.10.1:30103:30108)" "warns that the file drops a route only the release had"
+expect_contains "party 10000 left the nginx routes" "nginx restarted: the dropped party left its routes"
 grep -q "192.168.11.1" "$SPEC" && ok "the spec file was written" || not_ok "spec file written"
-grep -q "192.168.10.1" "$W/route_table.yaml" && not_ok "file mode replaced the release's routes with the file's" \
+routes_in_pod | grep -q "192.168.10.1" && not_ok "file mode replaced the release's routes with the file's" \
   || ok "the file's routes are what runs now (party 10000 was only in the release)"
 
 # ---- remove through the release: nginx pods restarted ----------------------------------------
@@ -92,10 +92,10 @@ expect_rc 0 "route add --release 10000 again" -- "$FATECTL" exchange route add -
 POD1=$(nginx_pods)
 expect_rc 0 "route remove --release" -- "$FATECTL" exchange route remove --release fate-exchange --party 10000 \
   --timeout 30s --poll 200ms
-expect_contains "restarted" "nginx pods were restarted"
+expect_contains "new pod read the routes at start" "nginx pods were restarted"
 POD2=$(nginx_pods)
 [ -n "$POD2" ] && [ "$POD2" != "$POD1" ] && ok "a new nginx pod ($POD1 -> $POD2)" || not_ok "nginx pod replaced ($POD1 -> $POD2)"
-grep -q "192.168.10.1" "$W/route_table.yaml" && not_ok "party 10000 still in the pod's routes" || ok "party 10000 gone from the pod's routes"
+routes_in_pod | grep -q "192.168.10.1" && not_ok "party 10000 still in the pod's routes" || ok "party 10000 gone from the pod's routes"
 [ "$(revisions)" = 5 ] && ok "history has 5 revisions" || not_ok "history: $(revisions)"
 
 # ---- failures record nothing -----------------------------------------------------------------
@@ -103,11 +103,13 @@ curl -fsS -X POST "$ADMIN/rbac/deny" -d '{"resource":"pods/exec"}' >/dev/null
 expect_rc 3 "exec refused -> exit 3" -- "$FATECTL" exchange route add --release fate-exchange --party 10002 \
   --proxy 192.168.12.1:30123:30128 --timeout 5s --poll 200ms
 expect_contains "step 'propagate' failed" "names the failed step"
-expect_contains "release record was left unchanged" "says the record was not changed"
+expect_contains "the release record is unchanged (release fate-exchange revision 5)" "says the record was not changed"
+expect_contains "restoring the previous routes failed too" "says the restore could not check the pods either"
 curl -fsS -X DELETE "$ADMIN/rbac/deny" >/dev/null
 [ "$(revisions)" = 5 ] && ok "no revision recorded after the failure" || not_ok "history after failure: $(revisions)"
 expect_rc 0 "dry run --release" -- "$FATECTL" exchange route add --release fate-exchange --party 10003 \
   --proxy 192.168.13.1:30133:30138 --dry-run
+expect_contains "+ nginx 10003 -> proxy 192.168.13.1:30133:30138" "dry run prints the route diff"
 expect_contains "dry run" "dry run says so"
 [ "$(revisions)" = 5 ] && ok "dry run records nothing" || not_ok "history after dry run: $(revisions)"
 # ---- through an HTTP CONNECT proxy (kubeconfig proxy-url): API calls and pod exec ----------------
