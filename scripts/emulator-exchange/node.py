@@ -145,6 +145,7 @@ class Pod:
         ats = os.path.join(self.base, "ats")
         subprocess.run(["bash", "-c", '. "$1"; ats_runroot "$2"', "bash", ATS_LIB, ats], check=True)
         self.rundir = tempfile.mkdtemp(prefix="ats-", dir="/tmp")
+        write_atomic(os.path.join(ats, "rundir"), self.rundir.encode())
         rr = os.path.join(ats, "runroot.yaml")
         text = re.sub(r"(?m)^runtimedir: .*$", "runtimedir: " + self.rundir, open(rr).read())
         open(rr, "w").write(text)

@@ -100,6 +100,7 @@ void deploy_exchange(kube::Client& c, const ops::RouteTxnPlan& plan, const OpsFl
                      int rollback_to, const std::string& verb) {
   bool table = g.format() == output::Format::Table;
   if (table) std::fputs(ops::route_plan_text(plan).c_str(), stdout);
+  std::fflush(stdout);
   for (const auto& w : plan.warnings) log::warn("{}", w);
   ops::DeployResult res;
   ops::RouteTxnReport rep;
@@ -125,6 +126,21 @@ void deploy_exchange(kube::Client& c, const ops::RouteTxnPlan& plan, const OpsFl
   for (const auto& p : res.pruned) std::printf("deleted %s (no longer in the spec)\n", p.str().c_str());
   for (const auto& k : res.kept)
     std::printf("kept %s (no longer in the spec; holds data — --purge deletes it)\n", k.str().c_str());
+}
+
+// After installing an exchange (or re-applying the same spec, which rewrites its route ConfigMaps):
+// every pod reloads and is verified against the record, as after any route change.
+void verify_exchange(const ops::DeployResult& r, const OpsFlags& f, const GlobalOptions& g) {
+  ops::ReloadOptions ro = f.reload.options(g);
+  ro.namespace_override = r.namespace_;
+  ops::RouteTxnPlan plan = ops::plan_route_txn(ops::load_exchange_record(ro, r.name), ops::RouteTxnChange{});
+  try {
+    ops::RouteTxnReport rep = ops::run_route_txn(plan, ro);
+    if (g.format() == output::Format::Table) std::fputs(ops::reload_report_text(rep.forward).c_str(), stdout);
+  } catch (const ops::RouteTxnFailure& e) {
+    if (g.format() == output::Format::Table) std::fputs(ops::route_txn_text(e.report).c_str(), stdout);
+    throw;
+  }
 }
 
 // Uninstalling a party: the exchanges that still route it (in this kubeconfig) are named, and with
@@ -276,6 +292,7 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
                     "do not check first that every pod can be placed (see `fatectl cluster plan`)");
   install->add_flag("--skip-secret-check", f->skip_secret_check,
                     "install even when a Secret the pods mount (a certificate) does not exist yet");
+  add_reload_flags(install, f->reload, false, "reload-");
   install->footer(
       "First checks, as `fatectl cluster plan` does, that every pod can be placed on the nodes (requests,\n"
       "nodeSelector, taints, StorageClasses, the namespace's ResourceQuota/LimitRange) and stops before\n"
@@ -285,7 +302,8 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
       "why when one is stuck (image pulls, pending volumes, crash loops with their last log lines).\n"
       "Installing the same spec again changes nothing; re-running an interrupted install converges.\n"
       "Before applying anything it checks that every Secret the pods mount (certificates such as\n"
-      "traffic-server-cert and pulsar-cert) exists or is rendered, and names those that do not.\n\n"
+      "traffic-server-cert and pulsar-cert) exists or is rendered, and names those that do not.\n"
+      "An exchange's pods are then reloaded and verified against its routes (see docs/exchange.md).\n\n"
       "Examples:\n"
       "  fatectl cluster install -f party-9999.yaml --create-namespace\n"
       "  fatectl cluster install -f party-9999.yaml --dry-run=client -o yaml   # Secret values print as ***\n"
@@ -304,6 +322,7 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
     }
     auto r = ops::install(*c, spec, text, o);
     report_deploy(r, "installed", *f, g);
+    if (spec.is_exchange() && f->dry_run.empty() && f->wait) verify_exchange(r, *f, g);
   });
 
   // upgrade

@@ -110,6 +110,7 @@ void transact(const RouteOptions& o, GlobalOptions& g, const ops::ExchangeRecord
   ops::RouteTxnPlan plan = ops::plan_route_txn(cur, ch);
   bool table = g.format() == output::Format::Table;
   if (table) std::fputs(ops::route_plan_text(plan).c_str(), stdout);
+  std::fflush(stdout);
   for (auto& w : plan.warnings) log::warn("{}", w);
   if (!plan.dropped.empty() && !o.file.empty())
     log::warn("the installed {} has routes {} does not: {}. Applying the file drops them (that revision stays in "

@@ -44,7 +44,7 @@ fault() { curl -fsS -X POST "$ADMIN/faults" -d "$1" >/dev/null; }
 nofaults() { curl -fsS -X DELETE "$ADMIN/faults" >/dev/null; }
 # agree EXPECTED_SNI_PARTIES [EXPECTED_NGINX_PARTIES]: the five places agree on those routes
 agree() {
-  local out rc=0 args=(--parties 9999,10000,10001,10002 --expect "$1")
+  local out rc=0 args=(--parties 9999,10000,10001,10002,10003 --expect "$1")
   [ $# -ge 2 ] && args+=(--nginx-expect "$2")
   out=$(/usr/bin/python3 "$SRC/tests/exchange/agree.py" "$E" fate-exchange fate-exchange "$FATECTL" "${args[@]}" 2>&1) || rc=$?
   if [ $rc -eq 0 ]; then ok "agree on sni {$1}: $(echo "$out" | tr '\n' ' ' | cut -c1-200)"; else not_ok "agree on sni {$1}:"; echo "$out" | sed 's/^/    /'; fi
@@ -59,10 +59,19 @@ expect_rc 1 "certs exchange --apply into missing namespaces -> exit 1" -- \
   F certs exchange --domain fate.org --parties 9999,10000,10001,10002 --dir "$W/certs" --apply
 expect_contains "fate-exchange, fate-9999, fate-10000, fate-10001, fate-10002 do not exist: pass --create-namespace" "names every missing namespace"
 expect_contains "nothing was applied" "says nothing was applied"
+curl -fsS -X POST "$ADMIN/rbac/deny" -d '{"resource":"secrets","namespace":"fate-10003"}' >/dev/null
+expect_rc 3 "certs exchange --apply --create-namespace, refused part-way -> exit 3" -- \
+  F certs exchange --domain fate.org --parties 9999,10000,10001,10002,10003 --dir "$W/certs" --apply --create-namespace
+expect_contains "applied before: namespace/fate-exchange created" "says what it applied before failing"
+expect_contains "Secret fate-10002/pulsar-cert" "... up to the last Secret before the refusal"
+curl -fsS -X DELETE "$ADMIN/rbac/deny" >/dev/null
 expect_rc 0 "certs exchange --apply --create-namespace" -- \
-  F certs exchange --domain fate.org --parties 9999,10000,10001,10002 --dir "$W/certs" --apply --create-namespace
-expect_contains "applied namespace/fate-10002 created" "says which namespaces it created"
+  F certs exchange --domain fate.org --parties 9999,10000,10001,10002,10003 --dir "$W/certs" --apply --create-namespace
 expect_contains "applied Secret fate-exchange/traffic-server-cert" "says which Secrets it applied"
+# party 10003's backend listens outside Traffic Server's connect_ports (443 6650-6700 30000-33000)
+PORT[10003]=$(for p in $(shuf -i 20000-29999 -n 50); do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; break; }; done)
+openssl s_server -accept "127.0.0.1:${PORT[10003]}" -cert "$W/certs/10003.crt" -key "$W/certs/10003.key" -quiet </dev/null >/dev/null 2>&1 &
+PIDS+=($!)
 for p in 9999 10000 10001 10002; do
   PORT[$p]=$(pick_port)
   openssl s_server -accept "127.0.0.1:${PORT[$p]}" -cert "$W/certs/$p.crt" -key "$W/certs/$p.key" -quiet </dev/null >/dev/null 2>&1 &
@@ -166,6 +175,16 @@ expect_rc 1 "route list --live marks the pod" -- F exchange route list --release
 expect_contains "not reloaded since sni.yaml changed" "live view: not reloaded since the last change"
 expect_rc 0 "exchange reload --release repairs it" -- F exchange reload --release fate-exchange "${R[@]}"
 expect_rc 0 "route list --live: in sync" -- F exchange route list --release fate-exchange --live
+agree 9999,10000 9999,10000
+
+# a tunnel port outside connect_ports: records.config changes, which only a new pod reads
+TSPODS=$(pods_of traffic-server)
+expect_rc 0 "route add --release 10003 (port ${PORT[10003]} outside connect_ports)" -- F exchange route add --release fate-exchange \
+  --party 10003 --tunnel "127.0.0.1:${PORT[10003]}" "${R[@]}"
+expect_contains "records.config changed; only a new pod reads it" "the traffic-server pod was restarted"
+[ "$(pods_of traffic-server)" != "$TSPODS" ] && ok "a new traffic-server pod" || not_ok "traffic-server pod not replaced"
+agree 9999,10000,10003 9999,10000
+expect_rc 0 "route remove --release 10003" -- F exchange route remove --release fate-exchange --party 10003 "${R[@]}"
 agree 9999,10000 9999,10000
 
 expect_rc 0 "route add --release 10002 (after the failures)" -- F exchange route add --release fate-exchange --party 10002 \
