@@ -889,6 +889,19 @@ class T11Faults(unittest.TestCase):
         n = admin("GET", "/requests?path_regex=/namespaces/default/configmaps$")["count"]
         self.assertGreaterEqual(n, 3)
 
+    def test_delete_pod_fault(self):
+        c = kc()
+        ns = ns_create("fault-pod")
+        c.req("POST", "/apis/apps/v1/namespaces/%s/deployments" % ns, deployment("w", 1))
+        names = lambda: [p["metadata"]["name"] for p in c.req("GET", "/api/v1/namespaces/%s/pods" % ns)[1]["items"]
+                         if p["status"].get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")]
+        wait_for(lambda: len(names()) == 1)
+        old = names()[0]
+        admin("POST", "/faults", {"action": "delete-pod", "path_regex": "pods/w-.*/exec", "times": 1})
+        st, o = c.req("GET", "/api/v1/namespaces/%s/pods/%s/exec?command=true" % (ns, old))
+        self.assertEqual((st, o["message"]), (404, 'pods "%s" not found' % old))
+        wait_for(lambda: len(names()) == 1 and names()[0] != old)
+
 
 def raw_get(path, want=1 << 20, timeout=3.0):
     """GET over a fresh TLS connection; reads until `want` bytes, EOF or `timeout` seconds.
