@@ -128,8 +128,9 @@ void deploy_exchange(kube::Client& c, const ops::RouteTxnPlan& plan, const OpsFl
     std::printf("kept %s (no longer in the spec; holds data — --purge deletes it)\n", k.str().c_str());
 }
 
-// After installing an exchange (or re-applying the same spec, which rewrites its route ConfigMaps):
-// every pod reloads and is verified against the record, as after any route change.
+// Installing an exchange again with the spec it runs re-applies its route ConfigMaps (repairing
+// drift): every pod then reloads and is verified against the record, as after any route change.
+// (A first install needs none: new pods read their routes at start.)
 void verify_exchange(const ops::DeployResult& r, const OpsFlags& f, const GlobalOptions& g) {
   ops::ReloadOptions ro = f.reload.options(g);
   ro.namespace_override = r.namespace_;
@@ -303,7 +304,7 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
       "Installing the same spec again changes nothing; re-running an interrupted install converges.\n"
       "Before applying anything it checks that every Secret the pods mount (certificates such as\n"
       "traffic-server-cert and pulsar-cert) exists or is rendered, and names those that do not.\n"
-      "An exchange's pods are then reloaded and verified against its routes (see docs/exchange.md).\n\n"
+      "Installing an exchange again with the same spec also reloads and verifies its pods' routes.\n\n"
       "Examples:\n"
       "  fatectl cluster install -f party-9999.yaml --create-namespace\n"
       "  fatectl cluster install -f party-9999.yaml --dry-run=client -o yaml   # Secret values print as ***\n"
@@ -322,7 +323,7 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
     }
     auto r = ops::install(*c, spec, text, o);
     report_deploy(r, "installed", *f, g);
-    if (spec.is_exchange() && f->dry_run.empty() && f->wait) verify_exchange(r, *f, g);
+    if (spec.is_exchange() && r.unchanged && f->dry_run.empty() && f->wait) verify_exchange(r, *f, g);
   });
 
   // upgrade

@@ -121,8 +121,11 @@ std::vector<PartyRoutes> exchanges_routing(kube::Client& c, long party) {
     log::debug("cannot list releases in all namespaces ({}); looking in the context's namespace", e.what());
     recs = release::Store::list_latest(c, c.config().namespace_);
   }
-  for (auto& rec : recs) {
-    if (rec.chart != "fate-exchange" || rec.status != release::kDeployed) continue;
+  for (auto& latest : recs) {
+    if (latest.chart != "fate-exchange" || latest.status != release::kDeployed) continue;
+    auto full = release::Store(c, latest.namespace_).latest(latest.name);  // list_latest leaves the spec out
+    if (!full || full->revision != latest.revision) continue;
+    const release::Record& rec = *full;
     ExchangeRecord e = as_current(rec);
     RouteTable t;
     try {

@@ -14,7 +14,8 @@ cleanup() { "$SRC/scripts/kube-emulator" stop "$D" >/dev/null 2>&1; rm -rf "$W";
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$SRC/scripts/kube-emulator" start "$D" --watch-pid $$ --max-lifetime 900 >/dev/null || { not_ok "emulator start"; finish; exit 1; }
+# --with-exchange: the Exchange's pods have their routes mounted (cluster status reads them)
+"$SRC/scripts/kube-emulator" start "$D" --watch-pid $$ --max-lifetime 900 --with-exchange >/dev/null || { not_ok "emulator start"; finish; exit 1; }
 KC=$D/kubeconfig
 ADMIN=$(cat "$D/admin-url")
 MARGIN=8           # seconds a command may run past its limit (loaded 2-core CI machines)
@@ -46,6 +47,7 @@ hostile() {
 }
 
 # A healthy release to read (list, history, status) and a FATE Flow pod for the toy.
+expect_rc 0 "the Exchange's certificate Secret" -- "$FATECTL" --kubeconfig "$KC" certs exchange --parties 9999 --dir "$W/certs" --apply --create-namespace
 expect_rc 0 "install the Exchange on a healthy server" -- timeout 120 "$FATECTL" --kubeconfig "$KC" cluster install -f "$SPEC" --create-namespace --timeout 90s
 cat >"$W/flow.yaml" <<'EOF'
 apiVersion: v1
