@@ -10,7 +10,13 @@ eggroll) it
     subPath mount only once, when the pod starts (as Kubernetes does);
   * for a trafficserver container, starts a private Apache Traffic Server (Debian's) from the
     mounted records.config / ssl_multicert.config / sni.yaml and the traffic-server-cert Secret,
-    on a free 127.0.0.1 port (DIR/pods/NS/POD/CONTAINER/ats/port), and stops it when the pod goes.
+    on a free 127.0.0.1 port (DIR/pods/NS/POD/CONTAINER/ats/port), and stops it when the pod goes;
+  * for an nginx container (KubeFATE's federatedai/nginx), lays the image's content (nginx-image/:
+    fatectl's stand-in for its lua route table reader and vhosts) under
+    root/data/projects/fate/proxy and runs the container's command there, with bin/openresty
+    first on PATH: Debian's nginx on the pod's mounted nginx.conf and route_table.yaml, its
+    listen ports moved to free 127.0.0.1 ports (DIR/pods/NS/POD/CONTAINER/nginx/ports.json);
+    stopped when the pod goes.
 Exec into these pods runs scripts/emulator-exchange/pod-exec.sh, which maps the pod's paths and
 /opt/trafficserver/bin/traffic_ctl to that instance. DIR/exchange-pods.json lists the pods served.
 
@@ -22,6 +28,9 @@ import argparse, base64, json, os, re, shutil, signal, socket, ssl, subprocess, 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ATS_LIB = os.path.join(HERE, "..", "..", "tests", "lib", "ats.sh")
+NGINX_IMAGE = os.path.join(HERE, "nginx-image")  # the content of federatedai/nginx this node knows
+NGINX_WORKDIR = "/data/projects/fate/proxy"        # the image's WORKDIR
+NGINX_ENTRYPOINT = ["openresty", "-g", "daemon off;"]
 
 ap = argparse.ArgumentParser()
 ap.add_argument("dir")
@@ -66,9 +75,11 @@ def free_port():
 class Pod:
     """One pod container served by this node."""
 
-    def __init__(self, ns, name, uid, container, image, mounts, volumes):
+    def __init__(self, ns, name, uid, container, image, mounts, volumes, command=None):
         self.ns, self.name, self.uid, self.container, self.image = ns, name, uid, container, image
-        self.mounts, self.volumes = mounts, volumes
+        self.mounts, self.volumes, self.command = mounts, volumes, command
+        self.nginx = None  # Popen of the container's command (nginx images)
+        self.nginx_ports = None  # {"9300": port, ...} once it listens
         self.base = os.path.join(D, "pods", ns, name, container)
         self.root = os.path.join(self.base, "root")
         self.pending = {}  # file -> (content, first seen)
@@ -181,7 +192,71 @@ class Pod:
         write_atomic(os.path.join(ats, "pid"), b"%d\n" % self.ats.pid)
         log("%s/%s: Traffic Server on 127.0.0.1:%d (pid %d)" % (self.ns, self.name, self.ats_port, self.ats.pid))
 
+    def start_nginx(self):
+        """The container's command (or the image's entrypoint) in the image's WORKDIR, on the
+        image's content and the pod's mounted files, with bin/openresty for openresty."""
+        work = self.root + NGINX_WORKDIR
+        for d, _, files in os.walk(NGINX_IMAGE):
+            rel = os.path.relpath(d, NGINX_IMAGE)
+            os.makedirs(os.path.join(work, rel), exist_ok=True)
+            for f in files:
+                dst = os.path.join(work, rel, f)
+                if not os.path.exists(dst):  # a mounted file hides the image's
+                    shutil.copy(os.path.join(d, f), dst)
+        conf = os.path.join(work, "nginx", "conf")
+        if not os.path.exists(os.path.join(conf, "mime.types")):
+            shutil.copy("/etc/nginx/mime.types", os.path.join(conf, "mime.types"))
+        os.makedirs(os.path.join(work, "nginx", "logs"), exist_ok=True)
+        run = os.path.join(self.base, "nginx")
+        os.makedirs(run, exist_ok=True)
+        env = dict(os.environ, PATH=os.path.join(HERE, "bin") + ":" + os.environ.get("PATH", "/usr/bin:/bin"),
+                   EMULATOR_POD_DIR=self.base)
+        out = open(os.path.join(run, "out.log"), "wb")
+        self.nginx = subprocess.Popen(self.command or NGINX_ENTRYPOINT, cwd=work, env=env, stdin=subprocess.DEVNULL,
+                                      stdout=out, stderr=out, start_new_session=True)
+        write_atomic(os.path.join(run, "pid"), b"%d\n" % self.nginx.pid)
+        log("%s/%s: nginx container started (pid %d)" % (self.ns, self.name, self.nginx.pid))
+
+    def check_nginx(self):
+        """Notes the ports once nginx listens, and a container that exited."""
+        if self.nginx is None:
+            return
+        if self.nginx.poll() is not None:
+            if self.nginx_ports is not False:
+                log("%s/%s: nginx exited with %s (see %s)" % (self.ns, self.name, self.nginx.returncode,
+                                                           os.path.join(self.base, "nginx", "out.log")))
+                self.nginx_ports = False
+            return
+        if self.nginx_ports is None:
+            try:
+                ports = json.load(open(os.path.join(self.base, "nginx", "ports.json")))
+            except (OSError, ValueError):
+                return
+            for p in ports.values():
+                try:
+                    socket.create_connection(("127.0.0.1", p), timeout=0.2).close()
+                except OSError:
+                    return
+            self.nginx_ports = ports
+            log("%s/%s: nginx listens on %s" % (self.ns, self.name, ports))
+
     def stop(self):
+        if self.nginx and self.nginx.poll() is None:
+            try:
+                os.killpg(self.nginx.pid, signal.SIGTERM)
+                for _ in range(50):
+                    if self.nginx.poll() is not None:
+                        break
+                    time.sleep(0.1)
+                os.killpg(self.nginx.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.nginx.wait()
+            log("%s/%s: nginx stopped" % (self.ns, self.name))
+        try:
+            os.unlink(os.path.join(self.base, "nginx", "pid"))
+        except OSError:
+            pass
         if self.ats and self.ats.poll() is None:
             try:
                 os.killpg(self.ats.pid, signal.SIGTERM)
@@ -245,21 +320,26 @@ while not stopping and alive():
             pod = served.get(key)
             if pod is None:
                 pod = served[key] = Pod(md["namespace"], md["name"], md["uid"], c["name"], c["image"],
-                                        c.get("volumeMounts", []), vols)
+                                        c.get("volumeMounts", []), vols,
+                                        (c.get("command") or []) + (c.get("args") or []))
             try:
                 ready = pod.sync(now)
                 if not pod.started and ready:
                     if "trafficserver" in pod.image:
                         pod.start_ats()
+                    elif re.search(r"/nginx[:@]", pod.image):
+                        pod.start_nginx()
                     pod.started = True
                     write_atomic(os.path.join(pod.base, "mounted"), b"")
+                pod.check_nginx()
             except Exception as e:
                 log("%s/%s: %s" % (pod.ns, pod.name, e))
     for key in list(served):
         if key not in seen:
             served.pop(key).stop()
     state = [{"namespace": p.ns, "pod": p.name, "container": p.container, "root": p.root,
-              "trafficServerPort": p.ats_port} for p in served.values() if p.started]
+              "trafficServerPort": p.ats_port, "nginxPorts": p.nginx_ports or None}
+             for p in served.values() if p.started]
     if state != last_state:
         write_atomic(os.path.join(D, "exchange-pods.json"), json.dumps(state, indent=1).encode())
         last_state = state

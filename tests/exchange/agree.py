@@ -6,19 +6,25 @@ the Kubernetes API emulator started with `scripts/kube-emulator start DIR --with
   3. each pod's mounted file       (DIR/pods/NS/POD/CONTAINER/root/..., what the node mounted)
   4. what each Traffic Server routes: `openssl s_client -servername P.DOMAIN` against the pod's
      private Traffic Server answers with the certificate of the backend the route leads to
-     (CN=P.DOMAIN) when P is routed, and with Traffic Server's own (CN=proxy.DOMAIN) when not
+     (CN=P.DOMAIN) when P is routed, and with Traffic Server's own (CN=proxy.DOMAIN) when not;
+     with --nginx-probe, what each nginx routes: an HTTP request and a gRPC call per party
+     (nginx_routes.py) reach that party's backend exactly when the record routes it
   5. optionally EXPECT: the parties that must be routed (SNI), e.g. "9999,10000"
 Prints one line per place; exits 1 on any disagreement.
 
 usage: agree.py EMU_DIR NAMESPACE RELEASE FATECTL --parties 9999,10000,10001 [--expect 9999,10000]
-                [--nginx-expect 9999] [--domain fate.org]"""
+                [--nginx-expect 9999] [--nginx-probe 9999,10000] [--domain fate.org]"""
 import argparse, json, os, subprocess, sys, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nginx_routes
 
 ap = argparse.ArgumentParser()
 ap.add_argument("emu"); ap.add_argument("ns"); ap.add_argument("release"); ap.add_argument("fatectl")
 ap.add_argument("--parties", required=True, help="every party to probe by SNI")
 ap.add_argument("--expect", help="parties that must have an SNI route")
 ap.add_argument("--nginx-expect", help="parties that must have an nginx route")
+ap.add_argument("--nginx-probe", help="parties with backends behind their nginx routes: probe each nginx pod")
 ap.add_argument("--domain", default="fate.org")
 a = ap.parse_args()
 env = dict(os.environ, KUBECONFIG=os.path.join(a.emu, "kubeconfig"))
@@ -119,6 +125,12 @@ for p in pods:
         print("pod %s: mounted %s" % (p["pod"], show("nginx", mounted)))
         if mounted != rec_ngx:
             bad.append("pod %s mounts nginx %s, the record has %s" % (p["pod"], sorted(mounted), sorted(rec_ngx)))
+if a.nginx_probe:
+    probe = [x for x in a.nginx_probe.split(",") if x]
+    for pod, by_http, by_grpc, problems in nginx_routes.probe_pods(a.emu, a.ns, probe, rec_ngx & set(probe),
+                                                                  running=running):
+        print("pod %s: nginx routes %s by HTTP, %s by gRPC" % (pod, show("nginx", by_http), show("nginx", by_grpc)))
+        bad.extend("pod %s: %s" % (pod, pr) for pr in problems)
 if seen_ts == 0:
     bad.append("no running traffic-server pod")
 for b in bad:

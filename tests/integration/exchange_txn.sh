@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The Exchange's route transaction, end to end through the binary: the Kubernetes API emulator
 # started with `scripts/kube-emulator start DIR --with-exchange` (each traffic-server pod runs a
-# private Apache Traffic Server from Debian; nginx pods get their mounted route table), and
-# `openssl s_server` backends standing for the parties' Pulsar TLS endpoints (each presents its
-# party's certificate, so the certificate seen through the Exchange says where a route leads).
+# private Apache Traffic Server from Debian, each nginx pod Debian's nginx with a stand-in for the
+# image's lua route table reader), `openssl s_server` backends standing for the parties' Pulsar TLS
+# endpoints (each presents its party's certificate, so the certificate seen through the Exchange
+# says where a route leads), and an HTTP and a gRPC backend per party behind the nginx routes
+# (tests/exchange/party_backends.py: each answers with its party's id).
 #
 # The five ways routes used to get lost (issue #13), each followed by tests/exchange/agree.py,
-# which checks that the release record, the ConfigMaps, every pod's mounted file and what every
-# Traffic Server routes (openssl s_client -servername <party>.fate.org) agree:
+# which checks that the release record, the ConfigMaps, every pod's mounted file, what every
+# Traffic Server routes (openssl s_client -servername <party>.fate.org) and what every nginx routes
+# (an HTTP request and a gRPC call with dest-party-id: <party>) agree:
 #   1. a failing `route add --release` (exec failure on reload, API error on the ConfigMap write,
 #      a pod replaced mid-reload, and a restore that fails too) leaves the previous routes
 #      everywhere, and the next add keeps every earlier party;
@@ -45,9 +48,12 @@ nofaults() { curl -fsS -X DELETE "$ADMIN/faults" >/dev/null; }
 # agree EXPECTED_SNI_PARTIES [EXPECTED_NGINX_PARTIES]: the five places agree on those routes
 agree() {
   local out rc=0 args=(--parties 9999,10000,10001,10002,10003 --expect "$1")
-  [ $# -ge 2 ] && args+=(--nginx-expect "$2")
+  [ $# -ge 2 ] && args+=(--nginx-expect "$2" --nginx-probe 9999,10000,10001)
   out=$(/usr/bin/python3 "$SRC/tests/exchange/agree.py" "$E" fate-exchange fate-exchange "$FATECTL" "${args[@]}" 2>&1) || rc=$?
-  if [ $rc -eq 0 ]; then ok "agree on sni {$1}: $(echo "$out" | tr '\n' ' ' | cut -c1-200)"; else not_ok "agree on sni {$1}:"; echo "$out" | sed 's/^/    /'; fi
+  if [ $rc -eq 0 ]; then
+    ok "agree on sni {$1}: $(echo "$out" | tr '\n' ' ' | cut -c1-200)"
+    echo "$out" | grep -e "nginx routes" | sed 's/^/    # /'
+  else not_ok "agree on sni {$1}:"; echo "$out" | sed 's/^/    /'; fi
 }
 revisions() { F cluster history fate-exchange -n fate-exchange -o json | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 pods_of() { kubectl -n fate-exchange get pods -l "fateMoudle=$1" -o jsonpath='{.items[?(@.status.phase=="Running")].metadata.name}'; }
@@ -77,6 +83,15 @@ for p in 9999 10000 10001 10002; do
   openssl s_server -accept "127.0.0.1:${PORT[$p]}" -cert "$W/certs/$p.crt" -key "$W/certs/$p.key" -quiet </dev/null >/dev/null 2>&1 &
   PIDS+=($!)
 done
+# behind the nginx routes: each party's FATE proxy (HTTP and gRPC), host:http_port:grpc_port in TO[]
+/usr/bin/python3 "$SRC/tests/exchange/party_backends.py" "$W/backends.json" 9999 10000 10001 &
+PIDS+=($!)
+for i in $(seq 1 100); do [ -s "$W/backends.json" ] && break; sleep 0.1; done
+declare -A TO
+for p in 9999 10000 10001; do
+  TO[$p]=$(/usr/bin/python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))[sys.argv[2]]; print("127.0.0.1:%d:%d" % (b["http"], b["grpc"]))' "$W/backends.json" $p)
+done
+IFS=: read -r _ HP9999 GP9999 <<< "${TO[9999]}"
 
 SPEC=$W/fate-exchange.yaml
 write_spec() {  # write_spec REPLICAS
@@ -107,9 +122,9 @@ nginx:
   route_table:
     9999:
       proxy:
-        - host: 192.168.9.1
-          http_port: 30093
-          grpc_port: 30098
+        - host: 127.0.0.1
+          http_port: $HP9999
+          grpc_port: $GP9999
 Y
 }
 write_spec 1
@@ -126,7 +141,7 @@ agree 9999 9999
 
 # ---- 1. route add --release: success, failures that restore, and the next add ------------------
 expect_rc 0 "route add --release 10000" -- F exchange route add --release fate-exchange --party 10000 \
-  --tunnel "127.0.0.1:${PORT[10000]}" --proxy 192.168.10.1:30103:30108 "${R[@]}"
+  --tunnel "127.0.0.1:${PORT[10000]}" --proxy "${TO[10000]}" "${R[@]}"
 expect_contains "+ sni 10000.fate.org -> 127.0.0.1:${PORT[10000]}" "prints the route diff"
 expect_contains "sni.yaml loaded after" "Traffic Server confirmed loading sni.yaml"
 expect_contains "recorded as release fate-exchange revision 2" "recorded after the pods were verified"
@@ -135,7 +150,7 @@ REVS=$(revisions)
 
 fault '{"action":"status","status":500,"path_regex":"/exec.*command=reload","times":1}'
 expect_rc 1 "exec failure on reload -> exit 1" -- F exchange route add --release fate-exchange --party 10001 \
-  --tunnel "127.0.0.1:${PORT[10001]}" --proxy 192.168.11.1:30113:30118 "${R[@]}"
+  --tunnel "127.0.0.1:${PORT[10001]}" --proxy "${TO[10001]}" "${R[@]}"
 expect_contains "step 'reload' failed" "names the reload step"
 expect_contains "the previous routes (release fate-exchange revision 2) were restored and verified in" "says the previous routes were restored and verified"
 expect_contains "the release record is unchanged (release fate-exchange revision 2)" "says the record is unchanged"
@@ -146,7 +161,7 @@ nofaults
 fault '{"action":"status","status":409,"message":"Apply failed with 1 conflict: conflict with \"kubectl\"","method":"PATCH","path_regex":"configmaps/traffic-server-sni","times":1}'
 expect_rc 1 "API error on the ConfigMap write (nginx-config already applied) -> exit 1" -- \
   F exchange route add --release fate-exchange --party 10001 --tunnel "127.0.0.1:${PORT[10001]}" \
-  --proxy 192.168.11.1:30113:30118 "${R[@]}"
+  --proxy "${TO[10001]}" "${R[@]}"
 expect_contains "step 'apply' failed: ConfigMap/traffic-server-sni" "names the ConfigMap that failed"
 expect_contains "applied: ConfigMap/nginx-config" "says what was applied before"
 expect_contains "were restored" "restored"
@@ -249,7 +264,7 @@ PARTY=$W/party-10000.yaml
 cp "$SRC/examples/v1.11/party-10000-eggroll.yaml" "$PARTY"
 expect_rc 0 "install party 10000" -- F cluster install -f "$PARTY" --timeout 90s
 expect_rc 0 "route add --release 10000" -- F exchange route add --release fate-exchange --party 10000 \
-  --tunnel "127.0.0.1:${PORT[10000]}" --proxy 192.168.10.1:30103:30108 "${R[@]}"
+  --tunnel "127.0.0.1:${PORT[10000]}" --proxy "${TO[10000]}" "${R[@]}"
 fault '{"action":"status","status":409,"message":"conflict","method":"PATCH","path_regex":"configmaps/nginx-config","times":1}'
 expect_rc 1 "uninstall --remove-route, the route removal fails -> exit 1" -- F cluster uninstall fate-10000 --remove-route --reload-timeout 30s --reload-poll 200ms
 expect_contains "cluster fate-10000 was NOT uninstalled" "says the party was not uninstalled"
