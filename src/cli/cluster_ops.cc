@@ -338,6 +338,8 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
       "Applies the new spec as the next revision, deletes the objects of the previous revision that are\n"
       "gone from it (never PersistentVolumeClaims unless --purge), waits, and records the revision.\n"
       "A different chartName or a lower chartVersion is refused unless --force.\n"
+      "The revision is reserved create-only: while another command changes the release (its newest\n"
+      "revision is pending) the upgrade is refused, changing nothing.\n"
       "An exchange (chart fate-exchange) is upgraded as a route transaction: routes added to the release\n"
       "with `exchange route add --release` that the spec lacks are kept (one line names them;\n"
       "--replace-routes drops them), the route diff is shown, and after the objects are ready Traffic\n"
@@ -575,13 +577,18 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
   rollback->add_flag("--wait,!--no-wait", f->wait, "wait until every module is ready (default: on)");
   rollback->add_option("--timeout", f->timeout, "deadline of the whole command, waiting included (default 30m)");
   rollback->add_flag("--purge", f->purge, "also delete PersistentVolumeClaims the old revision does not have");
+  rollback->add_flag("--force", f->force,
+                     "go on although the newest revision is pending (the command that started it was stopped)");
   rollback->add_flag("--dry-run", f->rollback_dry_run, "say what the rollback would change (for an exchange: the route diff); change nothing");
   add_reload_flags(rollback, f->reload, true, "reload-");
   rollback->footer(
       "Re-applies the spec stored in that revision as a new revision (history is never rewritten).\n"
       "An exchange is rolled back as a route transaction: its pods are reloaded and verified before the\n"
-      "revision is recorded, and the route ConfigMaps are restored if that fails.\n\n"
-      "Examples:\n  fatectl cluster rollback fate-9999\n  fatectl cluster rollback fate-9999 2");
+      "revision is recorded, and the route ConfigMaps are restored if that fails.\n"
+      "While another command's revision is pending (an upgrade or route change in progress) the rollback\n"
+      "is refused; --force goes on when that command was stopped and left its revision pending.\n\n"
+      "Examples:\n  fatectl cluster rollback fate-9999\n  fatectl cluster rollback fate-9999 2\n"
+      "  fatectl cluster rollback fate-9999 --force   # the upgrade that left revision 3 pending was killed");
   rollback->callback([f, &g] {
     limit_command(*f);
     auto c = connect(g);
@@ -589,7 +596,7 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
     auto o = deploy_options(*f);
     auto target = ops::rollback_target(*c, ns, f->name, f->revision);
     if (target.chart == "fate-exchange") {
-      auto plan = ops::plan_exchange_rollback(*c, ns, f->name, target.revision);
+      auto plan = ops::plan_exchange_rollback(*c, ns, f->name, target.revision, f->force);
       if (!f->rollback_dry_run) return deploy_exchange(*c, plan, *f, g, target.revision, "rolled back");
       if (g.format() == output::Format::Table) std::fputs(ops::route_plan_text(plan).c_str(), stdout);
       else output::print(g.format(), ops::route_plan_yaml(plan));

@@ -197,6 +197,13 @@ DeployResult roll_forward(kube::Client& c, const spec::ClusterSpec& spec, const 
   res.namespace_ = spec.namespace_;
   res.objects = render_for(c, spec, o.dry_run == "client");
   if (o.dry_run == "client") return res;
+  if (o.dry_run.empty()) {
+    check_not_pending(history, o.take_over_pending);
+    if (o.expected_revision > 0 && history.back().revision != o.expected_revision)
+      throw ReleaseBusy("release '" + spec.name + "' changed while this command ran (planned against revision " +
+                        std::to_string(o.expected_revision) + ", found " + std::to_string(history.back().revision) +
+                        "); nothing was changed -- run the command again");
+  }
   int rev = history.back().revision + 1;
   res.revision = rev;
   std::set<ObjectRef> now_refs;
@@ -224,7 +231,12 @@ DeployResult roll_forward(kube::Client& c, const spec::ClusterSpec& spec, const 
   for (const auto& k : res.kept)
     for (const auto& it : live_inventory(history))
       if (it.ref == k) rec.inventory.push_back(it);
-  store.save(rec);
+  // Create-only: of two commands that read the same history, only one reserves the revision.
+  rec.description = verb + " in progress";
+  if (!store.create(rec))
+    throw ReleaseBusy("release '" + spec.name + "' revision " + std::to_string(rev) +
+                      " was just reserved by another command changing it; nothing was changed -- see `fatectl "
+                      "cluster history " + spec.name + "` and run the command again once that one is done");
   try {
     apply_objects(c, res.objects, o, false);
     res.pruned = delete_objects(c, gone);
@@ -419,8 +431,20 @@ DeployResult rollback(kube::Client& c, const std::string& ns, const std::string&
   spec::ClusterSpec spec = spec::parse(target.spec, target.spec_file.empty() ? "revision " + std::to_string(target.revision) : target.spec_file);
   log::info("rolling back '{}' to revision {} ({})", name, target.revision, target.chart_version);
   DeployOptions ro = o;
+  ro.take_over_pending = o.force;  // `cluster rollback --force`: the way out of a revision left pending
   ro.force = true;
   return roll_forward(c, spec, target.spec, ro, "rollback", history);
+}
+
+void check_not_pending(const std::vector<Record>& history, bool take_over_pending) {
+  if (history.empty() || take_over_pending) return;
+  const Record& r = history.back();
+  if (r.status.rfind("pending-", 0) != 0) return;
+  throw ReleaseBusy("release '" + r.name + "' revision " + std::to_string(r.revision) + " is " + r.status +
+                    (r.description.empty() ? "" : " (" + r.description + ")") + " since " + r.updated +
+                    ": another command is changing it; nothing was changed -- wait until it is done (`fatectl "
+                    "cluster history " + r.name + "`), or, if that command was stopped, return to the deployed "
+                    "revision with `fatectl cluster rollback " + r.name + " --force`");
 }
 
 release::Record rollback_target(kube::Client& c, const std::string& ns, const std::string& name, int revision) {
@@ -733,7 +757,7 @@ PendingRevision::PendingRevision(kube::Client& c, const spec::ClusterSpec& spec,
   Store store(c, spec.namespace_);
   auto history = store.history(spec.name);
   auto moved = [&](const std::string& found) {
-    return failed("release '" + spec.name + "' changed while this command ran (expected revision " +
+    return ReleaseBusy("release '" + spec.name + "' changed while this command ran (expected revision " +
                   std::to_string(expected_revision) + ", found " + found + "); nothing was changed -- run the command again");
   };
   if (history.empty() || history.back().revision != expected_revision)

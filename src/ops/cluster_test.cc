@@ -1,4 +1,5 @@
-// Unit tests for the pure parts of ops/cluster: unified diff, version order, comparable objects.
+// Unit tests for the pure parts of ops/cluster: unified diff, version order, comparable objects,
+// the pending-revision check of upgrade/rollback.
 #include <doctest/doctest.h>
 
 #include "fatectl/core/yaml.h"
@@ -56,4 +57,32 @@ TEST_CASE("comparable drops server-set fields and masks Secret values") {
   YAML::Node other = yaml::clone(live);
   other["data"]["password"] = yaml::str("b3RoZXI=");
   CHECK(yaml::to_yaml(ops::comparable(other)) != y);
+}
+
+TEST_CASE("check_not_pending: a pending newest revision refuses a change unless taken over") {
+  auto rec = [](int rev, const char* status, const char* desc) {
+    release::Record r;
+    r.name = "fate-exchange";
+    r.revision = rev;
+    r.status = status;
+    r.description = desc;
+    r.updated = "2026-12-06T05:00:00Z";
+    return r;
+  };
+  std::vector<release::Record> h = {rec(1, release::kSuperseded, "install complete"),
+                                    rec(2, release::kDeployed, "upgrade complete")};
+  CHECK_NOTHROW(ops::check_not_pending(h, false));
+  CHECK_NOTHROW(ops::check_not_pending({}, false));
+  h.push_back(rec(3, release::kFailed, "upgrade failed: x"));
+  CHECK_NOTHROW(ops::check_not_pending(h, false));  // a failed revision is done: an upgrade may follow
+  h.push_back(rec(4, release::kPendingUpgrade, "upgrade in progress"));
+  CHECK_THROWS_WITH_AS(ops::check_not_pending(h, false),
+                       "release 'fate-exchange' revision 4 is pending-upgrade (upgrade in progress) since "
+                       "2026-12-06T05:00:00Z: another command is changing it; nothing was changed -- wait until it "
+                       "is done (`fatectl cluster history fate-exchange`), or, if that command was stopped, return to "
+                       "the deployed revision with `fatectl cluster rollback fate-exchange --force`",
+                       ops::ReleaseBusy);
+  CHECK_NOTHROW(ops::check_not_pending(h, true));
+  h.back().status = release::kPendingRollback;
+  CHECK_THROWS_AS(ops::check_not_pending(h, false), ops::ReleaseBusy);
 }

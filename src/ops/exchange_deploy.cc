@@ -25,10 +25,14 @@ ExchangeRecord as_current(const release::Record& r) {
   return e;
 }
 
-// The newest deployed revision (the routes that run), or the newest one.
-release::Record base_record(kube::Client& c, const std::string& ns, const std::string& name) {
+// The newest deployed revision (the routes that run), or the newest one; `newest` is set to the
+// newest revision of any status. Refuses while another command holds a pending revision.
+release::Record base_record(kube::Client& c, const std::string& ns, const std::string& name, int& newest,
+                            bool take_over_pending) {
   auto history = release::Store(c, ns).history(name);
   if (history.empty()) throw failed("cluster '" + name + "' is not installed in namespace '" + ns + "'");
+  check_not_pending(history, take_over_pending);
+  newest = history.back().revision;
   for (auto it = history.rbegin(); it != history.rend(); ++it)
     if (it->status == release::kDeployed) return *it;
   return history.back();
@@ -51,26 +55,32 @@ void annotate_failed(kube::Client& c, const std::string& ns, const std::string& 
 
 RouteTxnPlan plan_exchange_upgrade(kube::Client& c, const spec::ClusterSpec& spec, const std::string& spec_text,
                                    bool replace_routes) {
-  release::Record base = base_record(c, spec.namespace_, spec.name);
+  int newest = 0;
+  release::Record base = base_record(c, spec.namespace_, spec.name, newest, false);
   RouteTxnChange ch;
   ch.spec_text = spec_text;
   ch.spec_label = spec.file;
   ch.recorded = replace_routes ? RecordedRoutes::Replace : RecordedRoutes::Keep;
   ch.description = "upgrade";
   ExchangeRecord cur = as_current(base);
+  cur.newest = newest;
   if (base.status != release::kDeployed) cur.spec_text.clear();  // nothing deployed: no routes to keep
   return plan_route_txn(cur, ch);
 }
 
-RouteTxnPlan plan_exchange_rollback(kube::Client& c, const std::string& ns, const std::string& name, int revision) {
+RouteTxnPlan plan_exchange_rollback(kube::Client& c, const std::string& ns, const std::string& name, int revision,
+                                    bool take_over_pending) {
   release::Record target = rollback_target(c, ns, name, revision);
-  release::Record base = base_record(c, ns, name);
+  int newest = 0;
+  release::Record base = base_record(c, ns, name, newest, take_over_pending);
   RouteTxnChange ch;
   ch.spec_text = target.spec;
   ch.spec_label = "release " + name + " revision " + std::to_string(target.revision);
   ch.recorded = RecordedRoutes::Replace;
   ch.description = "rollback to " + std::to_string(target.revision);
-  return plan_route_txn(as_current(base), ch);
+  ExchangeRecord cur = as_current(base);
+  cur.newest = newest;
+  return plan_route_txn(cur, ch);
 }
 
 RouteTxnReport deploy_exchange(kube::Client& c, const RouteTxnPlan& plan, const DeployOptions& d,
@@ -83,6 +93,7 @@ RouteTxnReport deploy_exchange(kube::Client& c, const RouteTxnPlan& plan, const 
   int newest = 0;
   for (auto& h : release::Store(c, plan.current.ns).history(plan.current.release)) newest = std::max(newest, h.revision);
   DeployOptions dd = d;
+  dd.expected_revision = plan.current.newest;  // moved on since the plan, or reserved meanwhile: refused
   dd.before_record = [&] { r.forward = converge(*cluster, target, previous, o); };
   try {
     DeployResult res;
@@ -97,6 +108,12 @@ RouteTxnReport deploy_exchange(kube::Client& c, const RouteTxnPlan& plan, const 
     r.outcome = "applied";
     r.recorded_revision = res.revision;
     return r;
+  } catch (const ReleaseBusy& e) {
+    // Refused before anything was applied: nothing to restore (restoring could undo the change of
+    // the command that holds the release), and the record is the other command's to write.
+    r.outcome = "refused";
+    r.error = e.what();
+    throw RouteTxnFailure(e.kind(), plan.description + " of " + plan.current.release + " refused: " + e.what(), r);
   } catch (const Error& e) {
     if (auto* f = dynamic_cast<const ReloadFailure*>(&e)) r.forward = f->report;
     r.error = e.what();

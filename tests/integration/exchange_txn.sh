@@ -16,6 +16,9 @@
 #      everywhere, and the next add keeps every earlier party;
 #   2. `cluster upgrade` (replicas 1 -> 2) keeps the release's routes the file lacks, says so, and
 #      reloads every pod; --replace-routes names what it would drop;
+#   2b. two concurrent upgrades: one reserves the next revision (create-only), the other is refused
+#      and changes nothing; a revision left pending by a stopped command refuses upgrades until
+#      `cluster rollback --force`;
 #   3. `cluster rollback` reloads: a party the old revision lacks is no longer routed;
 #   4. `exchange reload -f FILE` warns about the routes only the release has and restarts nginx
 #      when nginx routes go away;
@@ -239,6 +242,64 @@ expect_contains "party 10000: sni 10000.fate.org -> 127.0.0.1:${PORT[10000]}, ng
 expect_contains "party 10002: sni 10002.fate.org" "names party 10002"
 expect_contains "routes reloaded and verified in every pod" "every pod verified"
 [ "$(pods_of traffic-server | wc -w)" = 2 ] && ok "two traffic-server pods" || not_ok "traffic-server pods: $(pods_of traffic-server)"
+agree 9999,10000,10002 9999,10000
+
+# ---- 2b. two concurrent changes: the revision is reserved create-only --------------------------
+# Both upgrades read the same history (their writes of the release record are held back 2 s), so
+# both go for the same next revision: one reserves it and goes on, the other is refused before it
+# changes anything.
+REVS=$(revisions)
+write_spec 1; cp "$SPEC" "$W/upgrade-a.yaml"; write_spec 2; cp "$SPEC" "$W/upgrade-b.yaml"
+fault '{"action":"latency","latency_ms":2000,"method":"POST","path_regex":"namespaces/fate-exchange/secrets","times":2}'
+declare -A UP
+for x in a b; do
+  F cluster upgrade -f "$W/upgrade-$x.yaml" --timeout 60s --reload-timeout 30s --reload-poll 200ms >"$W/upgrade-$x.out" 2>&1 &
+  UP[$x]=$!
+done
+RC_A=0; wait "${UP[a]}" || RC_A=$?
+RC_B=0; wait "${UP[b]}" || RC_B=$?
+nofaults
+if [ "$RC_A" = 0 ]; then WIN=a LOSE=b RC_L=$RC_B; else WIN=b LOSE=a RC_L=$RC_A; fi
+[ "$RC_A$RC_B" = 01 ] || [ "$RC_A$RC_B" = 10 ] && ok "two concurrent upgrades: one succeeded ($WIN), one failed (exit $RC_A/$RC_B)"   || { not_ok "two concurrent upgrades: exits $RC_A/$RC_B"; sed 's/^/    /' "$W"/upgrade-?.out; }
+OUT=$(cat "$W/upgrade-$LOSE.out")
+if grep -q "upgrade of fate-exchange refused: release 'fate-exchange' revision $((REVS + 1)) was just reserved by another command changing it; nothing was changed" <<<"$OUT"; then
+  ok "the other is refused by the create-only reservation, saying why"
+elif grep -q "is pending-upgrade (upgrade in progress) since" <<<"$OUT"; then
+  ok "the other is refused (it started late and found the winner's revision pending)"
+else not_ok "the other is refused, saying why: $(tail -3 <<<"$OUT")"; fi
+grep -qi "restor\|applied:" <<<"$OUT" && not_ok "the refused upgrade touched the cluster: $(tail -3 <<<"$OUT")" \
+  || ok "the refused upgrade applied and restored nothing"
+grep -q "routes reloaded and verified in every pod" "$W/upgrade-$WIN.out" && ok "the winner reloaded and verified every pod"   || not_ok "winner: $(tail -3 "$W/upgrade-$WIN.out")"
+[ "$(revisions)" = $((REVS + 1)) ] && ok "exactly one new revision" || not_ok "history: $(revisions) revisions, was $REVS"
+WANT=$(grep -m1 'replicas:' "$W/upgrade-$WIN.yaml" | awk '{print $2}')
+RECORDED=$(F cluster history fate-exchange -o json | /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin)[-1]; print(r["status"], r["description"])')
+[ "$RECORDED" = "deployed upgrade complete" ] && ok "the newest revision is the winner's, deployed" || not_ok "newest revision: $RECORDED"
+[ "$(kubectl -n fate-exchange get deploy traffic-server -o jsonpath='{.spec.replicas}')" = "$WANT" ] \
+  && ok "the cluster runs the winner's spec (traffic-server replicas $WANT)" || not_ok "traffic-server replicas"
+agree 9999,10000,10002 9999,10000
+
+# A command stopped after it reserved its revision leaves it pending: upgrades are refused until
+# `cluster rollback --force` returns to the deployed revision.
+fault '{"action":"latency","latency_ms":3000,"method":"PATCH","path_regex":"deployments/","times":1}'
+# (the binary itself in the background, so that $! is its pid)
+"$FATECTL" cluster upgrade -f "$W/upgrade-$LOSE.yaml" --timeout 60s --reload-timeout 30s --reload-poll 200ms >/dev/null 2>&1 &
+STOPPED=$!
+for i in $(seq 1 50); do F cluster history fate-exchange -o json | grep -q '"pending-upgrade"' && break; sleep 0.2; done
+expect_rc 1 "an upgrade while another one is in progress -> exit 1" -- F cluster upgrade -f "$W/upgrade-$WIN.yaml" --timeout 60s
+expect_contains "is pending-upgrade (upgrade in progress) since" "names the pending revision"
+expect_contains "another command is changing it; nothing was changed" "says nothing was changed"
+kill -KILL "$STOPPED" 2>/dev/null; wait "$STOPPED" 2>/dev/null || true
+F cluster history fate-exchange -o json | grep -q '"pending-upgrade"' && ok "the stopped upgrade left its revision pending" \
+  || not_ok "no pending revision after the upgrade was stopped"
+sleep 3.5  # the stopped command's last request lands
+nofaults
+expect_rc 1 "rollback over the pending revision without --force -> exit 1" -- F cluster rollback fate-exchange --timeout 60s
+expect_contains "cluster rollback fate-exchange --force" "names the way out"
+expect_rc 0 "rollback --force returns to the deployed revision" -- F cluster rollback fate-exchange --force \
+  --timeout 60s --reload-timeout 30s --reload-poll 200ms
+expect_contains "routes reloaded and verified in every pod" "every pod verified"
+[ "$(kubectl -n fate-exchange get deploy traffic-server -o jsonpath='{.spec.replicas}')" = "$WANT" ] \
+  && ok "the deployed revision's spec runs again (traffic-server replicas $WANT)" || not_ok "traffic-server replicas"
 agree 9999,10000,10002 9999,10000
 
 # ---- 3. cluster rollback reloads ----------------------------------------------------------------

@@ -30,7 +30,24 @@ struct DeployOptions {
   std::function<void()> before_record;
   /// install: skip checking that the Secrets the pods mount exist.
   bool skip_secret_check = false;
+  /// upgrade/rollback: the newest revision this command planned against (0 = whatever is newest
+  /// when it reserves); a different newest revision refuses the change (ReleaseBusy).
+  int expected_revision = 0;
+  /// upgrade/rollback: go on although the newest revision is pending (the command that reserved
+  /// it was stopped); default: refuse (ReleaseBusy), since another command may be changing it.
+  bool take_over_pending = false;
 };
+
+/// Another command is changing the release (its newest revision is pending, the revision this
+/// command reserves was just taken, or the release moved on since the plan): nothing was changed.
+class ReleaseBusy : public Error {
+ public:
+  explicit ReleaseBusy(const std::string& msg) : Error(ErrorKind::Failed, msg) {}
+};
+
+/// Throws ReleaseBusy when the newest revision in `history` (oldest first) is pending and
+/// `take_over_pending` is false, naming it and the way out.
+void check_not_pending(const std::vector<release::Record>& history, bool take_over_pending);
 
 /// What install/upgrade/rollback did.
 struct DeployResult {
@@ -121,7 +138,7 @@ std::string release_namespace(kube::Client& c, const std::string& name, const st
 /// newest, so two concurrent changes cannot both go on; commit() marks it deployed and the
 /// previous deployed revision superseded; abandon() deletes it (the change was not made).
 /// Destroyed without either, it stays pending (an interrupted change shows in `cluster history`,
-/// and route changes refuse to go on until it is rolled back).
+/// and route changes, upgrades and rollbacks refuse to go on until `cluster rollback --force`).
 class PendingRevision {
  public:
   PendingRevision(kube::Client& c, const spec::ClusterSpec& spec, const std::string& spec_text, int expected_revision,

@@ -35,6 +35,8 @@ struct ExchangeRecord {
   std::string release;  ///< release name; "" = not installed by fatectl (only a spec file)
   std::string ns;       ///< namespace of the release (or the file's, or -n)
   int revision = 0;     ///< the newest revision (deployed)
+  int newest = 0;       ///< upgrade/rollback: the newest revision of any status when planned (a
+                        ///< failed one may follow `revision`); the change must reserve newest+1
   std::string spec_text;
   std::string label;    ///< "release fate-exchange revision 5", or the file's path
 };
@@ -141,7 +143,9 @@ RouteTxnReport run_route_txn(const RouteTxnPlan& plan, const ReloadOptions& o);
 RouteTxnPlan plan_exchange_upgrade(kube::Client& c, const spec::ClusterSpec& spec, const std::string& spec_text,
                                    bool replace_routes);
 /// `cluster rollback` of an exchange to `revision` (0 = the one before the newest deployed).
-RouteTxnPlan plan_exchange_rollback(kube::Client& c, const std::string& ns, const std::string& name, int revision);
+/// Both refuse (ReleaseBusy) while the newest revision is pending, unless `take_over_pending`.
+RouteTxnPlan plan_exchange_rollback(kube::Client& c, const std::string& ns, const std::string& name, int revision,
+                                    bool take_over_pending = false);
 /// Deploys the plan's new spec as a revision (ops::upgrade / ops::rollback: every object applied,
 /// pruned, waited for), reloads and verifies the pods before the revision is recorded, and on
 /// failure restores the route ConfigMaps it found and reloads (the revision is recorded failed,
