@@ -19,7 +19,8 @@
 #   2b. two concurrent upgrades: one reserves the next revision (create-only), the other is refused
 #      and changes nothing; a revision left pending by a stopped command refuses upgrades until
 #      `cluster rollback --force`;
-#   3. `cluster rollback` reloads: a party the old revision lacks is no longer routed;
+#   3. `cluster rollback` reloads: a party the old revision lacks is no longer routed (at the end
+#      also an nginx route: the nginx pods are replaced and stop routing it);
 #   4. `exchange reload -f FILE` warns about the routes only the release has and restarts nginx
 #      when nginx routes go away;
 #   5. `cluster uninstall` of a party the Exchange routes warns, and --remove-route takes it out.
@@ -341,5 +342,18 @@ expect_rc 0 "route add --release 10000 again" -- F exchange route add --release 
 expect_rc 0 "uninstall without --remove-route" -- F cluster uninstall fate-10000
 expect_contains "the Exchange fate-exchange (namespace fate-exchange, revision" "warns that the Exchange still routes the party"
 expect_contains "Pass --remove-route" "offers --remove-route"
+agree 9999,10000 9999
+
+# ---- a rollback that drops an nginx route: the nginx pods restart and stop routing the party -----
+expect_rc 0 "route add --release 10001 (nginx only)" -- F exchange route add --release fate-exchange --party 10001 \
+  --proxy "${TO[10001]}" "${R[@]}"
+agree 9999,10000 9999,10001
+NGX=$(pods_of nginx)
+expect_rc 0 "cluster rollback (to the revision without 10001)" -- F cluster rollback fate-exchange --timeout 60s \
+  --reload-timeout 30s --reload-poll 200ms
+expect_contains "- nginx 10001" "the diff shows the nginx route going"
+expect_contains "party 10001 left the nginx routes" "nginx restarted because 10001 left its routes"
+NGX2=$(pods_of nginx)
+[ -n "$NGX2" ] && [ "$NGX2" != "$NGX" ] && ok "a new nginx pod ($NGX -> $NGX2)" || not_ok "nginx pod replaced ($NGX -> $NGX2)"
 agree 9999,10000 9999
 finish
