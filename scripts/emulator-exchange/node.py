@@ -240,39 +240,28 @@ class Pod:
             self.nginx_ports = ports
             log("%s/%s: nginx listens on %s" % (self.ns, self.name, ports))
 
+    def stop_process(self, proc, what, piddir):
+        """Stops a process group this pod started (TERM, then KILL after 5 s) and drops its pid file."""
+        if proc and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                for _ in range(50):
+                    if proc.poll() is not None:
+                        break
+                    time.sleep(0.1)
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+            log("%s/%s: %s stopped" % (self.ns, self.name, what))
+        try:
+            os.unlink(os.path.join(self.base, piddir, "pid"))
+        except OSError:
+            pass
+
     def stop(self):
-        if self.nginx and self.nginx.poll() is None:
-            try:
-                os.killpg(self.nginx.pid, signal.SIGTERM)
-                for _ in range(50):
-                    if self.nginx.poll() is not None:
-                        break
-                    time.sleep(0.1)
-                os.killpg(self.nginx.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.nginx.wait()
-            log("%s/%s: nginx stopped" % (self.ns, self.name))
-        try:
-            os.unlink(os.path.join(self.base, "nginx", "pid"))
-        except OSError:
-            pass
-        if self.ats and self.ats.poll() is None:
-            try:
-                os.killpg(self.ats.pid, signal.SIGTERM)
-                for _ in range(50):
-                    if self.ats.poll() is not None:
-                        break
-                    time.sleep(0.1)
-                os.killpg(self.ats.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.ats.wait()
-            log("%s/%s: Traffic Server stopped" % (self.ns, self.name))
-        try:
-            os.unlink(os.path.join(self.base, "ats", "pid"))
-        except OSError:
-            pass
+        self.stop_process(self.nginx, "nginx", "nginx")
+        self.stop_process(self.ats, "Traffic Server", "ats")
         if self.rundir:
             shutil.rmtree(self.rundir, ignore_errors=True)
 
