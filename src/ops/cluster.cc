@@ -443,8 +443,10 @@ void check_not_pending(const std::vector<Record>& history, bool take_over_pendin
   throw ReleaseBusy("release '" + r.name + "' revision " + std::to_string(r.revision) + " is " + r.status +
                     (r.description.empty() ? "" : " (" + r.description + ")") + " since " + r.updated +
                     ": another command is changing it; nothing was changed -- wait until it is done (`fatectl "
-                    "cluster history " + r.name + "`), or, if that command was stopped, return to the deployed "
-                    "revision with `fatectl cluster rollback " + r.name + " --force`");
+                    "cluster history " + r.name + "`), or, if that command was stopped, " +
+                    (r.status == release::kPendingInstall
+                         ? std::string("run the same `fatectl cluster install` again to finish it")
+                         : "return to the deployed revision with `fatectl cluster rollback " + r.name + " --force`"));
 }
 
 release::Record rollback_target(kube::Client& c, const std::string& ns, const std::string& name, int revision) {

@@ -85,4 +85,7 @@ TEST_CASE("check_not_pending: a pending newest revision refuses a change unless 
   CHECK_NOTHROW(ops::check_not_pending(h, true));
   h.back().status = release::kPendingRollback;
   CHECK_THROWS_AS(ops::check_not_pending(h, false), ops::ReleaseBusy);
+  std::vector<release::Record> installing = {rec(1, release::kPendingInstall, "")};
+  CHECK_THROWS_WITH_AS(ops::check_not_pending(installing, false),
+                       doctest::Contains("run the same `fatectl cluster install` again to finish it"), ops::ReleaseBusy);
 }
