@@ -9,6 +9,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "commands.h"
@@ -18,7 +19,9 @@
 #include "fatectl/core/yaml.h"
 #include "fatectl/fed/job.h"
 #include "fatectl/fed/party.h"
+#include "fatectl/fed/job_status.h"
 #include "fatectl/fed/program.h"
+#include "fatectl/fed/run_control.h"
 #include "fatectl/ml/rng.h"
 #include "fatectl/ml/train.h"
 
@@ -33,6 +36,8 @@ constexpr const char* kEnvOut = "FATECTL_TRAIN_OUT";
 constexpr const char* kEnvResume = "FATECTL_TRAIN_RESUME";
 constexpr const char* kEnvMode = "FATECTL_TRAIN_MODE";          // train | predict
 constexpr const char* kEnvCrash = "FATECTL_TRAIN_CRASH_AFTER";  // testing: "<party>:<epochs>"
+constexpr const char* kEnvRetry = "FATECTL_TRAIN_RETRY";        // 1: --retry
+constexpr const char* kEnvFail = "FATECTL_TRAIN_FAIL_AT";       // testing: "<party>:<epoch>:<batch>"
 
 std::string default_out(const fed::Job& job) { return "fatectl-out/" + job.id; }
 
@@ -62,6 +67,32 @@ void print_metrics(const YAML::Node& m) {
   std::fflush(stdout);
 }
 
+/// The party's status record (OUT/<party>/status.json, kept by the party runtime) and --retry:
+/// a retry needs an earlier run to pick up and says what it picks up.
+void keep_status(const fed::Job& fjob, const ml::MlJob& job, long party, ml::RunOptions& o) {
+  std::string path = o.out_dir + "/status.json";
+  std::optional<fed::PartyStatus> prev;
+  try {
+    prev = fed::read_party_status(path);
+  } catch (const Error& e) {
+    log::warn("{} (a new record replaces it)", e.what());
+  }
+  const char* r = std::getenv(kEnvRetry);
+  if (r && std::string(r) == "1") {
+    std::error_code ec;
+    if (!prev && !fs::exists(o.out_dir + "/checkpoint", ec))
+      throw invalid("nothing to retry: " + o.out_dir + " holds no earlier run of job " + fjob.id + " by party " +
+                    std::to_string(party) + " (no status.json, no checkpoint/); check --out, or start without --retry");
+    o.resume = true;
+    std::printf("retrying job %s as party %ld (attempt %d); the last run %s\n", fjob.id.c_str(), party,
+                prev ? prev->attempt + 1 : 2, prev ? prev->summary().c_str() : "left checkpoints but no status record");
+    std::fflush(stdout);
+  }
+  std::error_code ec;
+  fs::create_directories(o.out_dir, ec);
+  if (fed::RunControl* rc = fed::RunControl::current()) rc->keep_status(path, job.role_of(party), prev ? prev->attempt + 1 : 1);
+}
+
 /// The program `party serve` runs for algorithm.name hetero_lr / homo_lr.
 int lr_program(const fed::Job& fjob, long party, fed::Channel& ch) {
   ml::MlJob job = ml::MlJob::from_job(fjob);
@@ -76,7 +107,14 @@ int lr_program(const fed::Job& fjob, long party, fed::Channel& ch) {
     if (colon != std::string::npos && std::atol(s.substr(0, colon).c_str()) == party)
       o.stop_after_epochs = std::atol(s.substr(colon + 1).c_str());
   }
+  if (const char* f = std::getenv(kEnvFail)) {
+    long fp = 0, fe = 0, fb = 0;
+    if (std::sscanf(f, "%ld:%ld:%ld", &fp, &fe, &fb) >= 2 && fp == party) o.fail_at = {fe, fb};
+  }
   const bool is_guest = party == job.guest;
+  const char* mode = std::getenv(kEnvMode);
+  const bool predicting = mode && std::string(mode) == "predict";
+  if (!predicting) keep_status(fjob, job, party, o);
   std::mutex mu;
   o.on_epoch = [&](const ml::EpochReport& e) {
     if (!is_guest) return;
@@ -85,8 +123,7 @@ int lr_program(const fed::Job& fjob, long party, fed::Channel& ch) {
                 e.has_loss ? fmt_num(e.loss, 8).c_str() : "n/a", e.elapsed_s, e.converged ? "  converged" : "");
     std::fflush(stdout);
   };
-  const char* mode = std::getenv(kEnvMode);
-  if (mode && std::string(mode) == "predict") {
+  if (predicting) {
     ml::predict_party(job, party, ch, o, o.out_dir);
     if (is_guest) std::printf("predictions: %s/predictions.csv\n", o.out_dir.c_str());
     return 0;
@@ -108,6 +145,7 @@ struct TrainArgs {
   bool local = false;
   bool in_process = false;
   bool resume = false;
+  bool retry = false;
   std::string out;
   std::string run_dir;
 };
@@ -115,7 +153,8 @@ struct TrainArgs {
 void set_env(const TrainArgs& a, const fed::Job& job, const char* mode) {
   std::string out = fs::absolute(a.out.empty() ? default_out(job) : a.out).string();
   ::setenv(kEnvOut, out.c_str(), 1);
-  ::setenv(kEnvResume, a.resume ? "1" : "0", 1);
+  ::setenv(kEnvResume, a.resume || a.retry ? "1" : "0", 1);
+  ::setenv(kEnvRetry, a.retry ? "1" : "0", 1);
   ::setenv(kEnvMode, mode, 1);
 }
 
@@ -124,6 +163,17 @@ void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
   ml::MlJob job = ml::MlJob::from_job(fjob);  // validates the learning settings up front (exit 2)
   if (a.local == (a.party != 0)) throw invalid(std::string(mode) + ": give either --local or --party-id");
   set_env(a, fjob, mode);
+  if (a.retry) {  // refuse before any party starts when there is nothing to pick up
+    std::string out = std::getenv(kEnvOut);
+    for (long p : fjob.party_ids()) {
+      if (a.party != 0 && p != a.party) continue;
+      std::string dir = out + "/" + std::to_string(p);
+      std::error_code ec;
+      if (!fs::exists(dir + "/status.json", ec) && !fs::exists(dir + "/checkpoint", ec))
+        throw invalid("nothing to retry: " + dir + " holds no earlier run of job " + fjob.id + " by party " +
+                      std::to_string(p) + " (no status.json, no checkpoint/); check --out, or start without --retry");
+    }
+  }
   if (a.local && a.in_process) {
     std::string out = std::getenv(kEnvOut);
     std::pair<long, long> crash{0, 0};  // testing: FATECTL_TRAIN_CRASH_AFTER=<party>:<epochs>
@@ -134,7 +184,7 @@ void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
     }
     std::mutex mu;
     ml::run_local(
-        job, out, a.resume, std::string(mode) == "predict",
+        job, out, a.resume || a.retry, std::string(mode) == "predict",
         [&](const ml::EpochReport& e) {
           if (e.party != job.guest) return;
           std::lock_guard<std::mutex> l(mu);
@@ -356,20 +406,30 @@ void add_train_commands(CLI::App& root, GlobalOptions& g) {
   train->add_flag("--local", a->local, "run every party of the job on this machine, each as its own process");
   train->add_flag("--in-process", a->in_process, "with --local: run the parties as threads of this process (no TLS)");
   train->add_flag("--resume", a->resume, "continue from the last epoch every party has checkpointed");
+  train->add_flag("--retry", a->retry,
+                  "pick up a failed job from its last checkpoint (like --resume; refuses when OUT holds no earlier "
+                  "run; see `fatectl job status OUT`)");
   train->add_option("--out", a->out, "output directory; party P writes to OUT/P/ (default: fatectl-out/<job id>)");
   train->add_option("--run-dir", a->run_dir, "with --local: directory for the parties' logs and certificates");
   train->footer(
       "Each party writes OUT/<party>/: model.json (its part of the model), metrics.json (guest and homo\n"
       "clients), train.log, and checkpoint/epoch-N.yaml after every epoch. The guest prints one line per\n"
       "epoch and the metrics (AUC, KS, accuracy, precision, recall, F1, confusion) at the end.\n"
-      "A party killed mid-job: start every party again with --resume; they continue from the last\n"
-      "epoch all of them finished and end with the same model as an uninterrupted run.\n"
+      "Failures (docs/training.md): a party that fails tells the others, which stop at once with exit\n"
+      "code 5 naming the party, the step and the reason; a party killed without a word is reported after\n"
+      "transport.peerDeadTimeout; an Exchange outage is ridden out until the job's timeout. A party\n"
+      "restarted with --resume while the others still run rejoins them (all go back to the last\n"
+      "checkpoint they share). After a failure, start every party with --retry; each writes\n"
+      "OUT/<party>/status.json (running / failed at step S: reason / succeeded), shown by\n"
+      "`fatectl job status OUT`. Resumed or retried runs end with the same model as an uninterrupted one.\n"
       "Parameters use FATE 1.11's names and defaults (docs/training.md).\n\n"
       "Examples:\n"
       "  fatectl train --local --job examples/jobs/hetero-breast.yaml\n"
       "  fatectl train --local --job examples/jobs/homo-breast.yaml --out runs/homo\n"
       "  fatectl train --job job.yaml --party-id 10000          # this site's party only\n"
-      "  fatectl train --job job.yaml --party-id 10000 --resume # after a crash\n");
+      "  fatectl train --job job.yaml --party-id 10000 --resume # rejoin the others after a crash\n"
+      "  fatectl train --job job.yaml --party-id 10000 --retry  # on every party, after the job failed\n"
+      "  fatectl job status fatectl-out/<job id>                # where each party stands\n");
   train->callback([a, &g] { run_cmd(*a, g, "train"); });
 
   auto p = std::make_shared<TrainArgs>();

@@ -29,9 +29,10 @@ class Party {
   void log(const std::string& line);
   double elapsed() const;
 
-  /// Last finished epoch count in checkpoint/ (0 when none).
-  long checkpoint_epochs() const;
-  /// The checkpoint written after `epochs` epochs (throws Failed when it is missing).
+  /// The newest readable checkpoint's epoch count (0 when none): a checkpoint that cannot be read
+  /// is reported (train.log and a warning) and the one before it is tried.
+  long checkpoint_epochs();
+  /// The checkpoint written after `epochs` epochs (throws Failed when it is missing or unreadable).
   YAML::Node load_checkpoint(long epochs) const;
   /// Writes checkpoint/epoch-<epochs>.yaml atomically and keeps only the two newest.
   void save_checkpoint(long epochs, const YAML::Node& state);
@@ -55,13 +56,22 @@ class Party {
   };
 
  private:
+  /// Tells the party runtime where this party is (fed::note_step), from a message name such as
+  /// "hlr/e9/b3/grad" (epoch 10, batch 4), and applies RunOptions::fail_at.
+  void track(const std::string& name);
+
   fed::Channel& ch_;
+  std::string step_;
   std::ofstream log_;
   std::mutex log_mu_;
   std::chrono::steady_clock::time_point start_;
   std::map<std::string, double> times_;
   double last_mark_ = 0;
 };
+
+/// The step a message belongs to, for people: "epoch 10, batch 4" (1-based), "epoch 3", "id
+/// alignment", "evaluation", "prediction" or "setup".
+std::string step_of(const std::string& message_name);
 
 YAML::Node to_seq(const std::vector<double>& v);
 std::vector<double> from_seq(const YAML::Node& n);

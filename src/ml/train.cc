@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "fatectl/core/error.h"
+#include "fatectl/core/log.h"
 #include "fatectl/core/yaml.h"
 #include "protocols.h"
 
@@ -77,15 +78,28 @@ DataSpec MlJob::data_spec(long party, size_t which) const {
 
 void train_party(const MlJob& job, long party, fed::Channel& channel, const RunOptions& opts) {
   if (job.role_of(party) == "unknown") throw invalid(job.file + ": party " + std::to_string(party) + " is not in the job");
-  detail::Party p(job, party, channel, opts);
-  p.log("start " + std::string(job.algorithm == Algorithm::HeteroLr ? "hetero_lr" : "homo_lr") + " as " +
-        job.role_of(party) + " (party " + std::to_string(party) + ")" + (opts.resume ? ", resume" : ""));
-  try {
-    if (job.algorithm == Algorithm::HeteroLr) detail::hetero_train(p);
-    else detail::homo_train(p);
-  } catch (const std::exception& e) {
-    p.log(std::string("failed: ") + e.what());
-    throw;
+  // Rejoin: when a peer restarts, every party goes back to the last checkpoint all of them have
+  // (the arbiter picks the smallest count the parties report, as for --resume) and trains on.
+  constexpr int kMaxRejoins = 100;
+  RunOptions o = opts;
+  for (int round = 0;; ++round) {
+    detail::Party p(job, party, channel, o);
+    p.log("start " + std::string(job.algorithm == Algorithm::HeteroLr ? "hetero_lr" : "homo_lr") + " as " +
+          job.role_of(party) + " (party " + std::to_string(party) + ")" + (o.resume ? ", resume" : ""));
+    try {
+      if (job.algorithm == Algorithm::HeteroLr) detail::hetero_train(p);
+      else detail::homo_train(p);
+      return;
+    } catch (const fed::PeerRestarted& r) {
+      p.log(std::string("rejoin: ") + r.what());
+      if (round + 1 >= kMaxRejoins) throw failed(std::string(r.what()) + " (more than 100 restarts: giving up)");
+      log::warn("party {}: party {} restarted: going back to the last checkpoint every party has", party, r.party);
+      channel.rejoin();
+      o.resume = true;
+    } catch (const std::exception& e) {
+      p.log(std::string("failed: ") + e.what());
+      throw;
+    }
   }
 }
 

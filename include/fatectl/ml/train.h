@@ -59,11 +59,16 @@ struct RunOptions {
   std::function<void(const EpochReport&)> on_epoch;  ///< called by every party after each epoch
   const std::atomic<bool>* cancel = nullptr;         ///< set by a runner when another party failed
   long stop_after_epochs = 0;  ///< testing: end the process (exit 9) after this many epochs
+  /// Testing: fail (an Error, as a data error would) on reaching this step, 1-based epoch and batch
+  /// (batch 0: the epoch's first message); {0, 0}: never.
+  std::pair<long, long> fail_at{0, 0};
   /// Benchmarks: use this table instead of loading data[0] (guest/hosts).
   std::shared_ptr<const Dataset> train_data;
 };
 
-/// Trains as `party` (guest, host or arbiter) and writes its outputs under opts.out_dir.
+/// Trains as `party` (guest, host or arbiter) and writes its outputs under opts.out_dir. When a
+/// peer restarts (fed::PeerRestarted), goes back to the last checkpoint every party has and trains
+/// on from there with the others (rejoin).
 void train_party(const MlJob& job, long party, fed::Channel& channel, const RunOptions& opts);
 /// Scores data with the trained model parts (hetero: hosts send X·w, the guest writes
 /// predictions.csv with id,label,score; homo: each client scores its own data).

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Failures of a federated training job, each party its own `fatectl train --job J --party-id P`
+# process, direct routes (tests/integration/fed_failures_ats.sh: the same through Traffic Server):
+#   - an error in one party mid-training: every party ends within seconds, the others with exit 5
+#     and "party 10000 failed at epoch 3, batch 2: <reason>"; `fatectl job status` shows it;
+#   - --retry on every party: the job ends with the uninterrupted run's model;
+#   - a party killed with SIGKILL: the others report it within peerDeadTimeout (+ one attempt);
+#   - a party that crashes and is started again with --resume while the others run rejoins them,
+#     and the model is the uninterrupted run's.
+set -euo pipefail
+source "$(dirname "$0")/../lib/assert.sh"
+source "$(dirname "$0")/../lib/fed_failures.sh"
+W="$(mktemp -d "${TMPDIR:-/tmp}/fed_failures.XXXXXX")"
+trap 'ff_kill_all; rm -rf "$W"' EXIT
+ff_setup "$W"
+ff_job "$W/job.yaml" 2s
+
+# The uninterrupted model, in one process (the arithmetic is exact: processes give the same).
+expect_rc 0 "the uninterrupted run (reference model)" -- "$FATECTL" train --local --in-process --job "$W/job.yaml" --out "$W/ref"
+
+# 1. An error in one party in the middle of training.
+ff_start err "$W/job.yaml" 9999 "$W/out1"
+ff_start err "$W/job.yaml" 10001 "$W/out1"
+ff_start err "$W/job.yaml" 10000 "$W/out1" FATECTL_TRAIN_FAIL_AT=10000:3:2
+ff_wait 90 || not_ok "the parties did not all end within 90 s"
+[ "${RC[10000]}" = 1 ] && ok "the failing host exits 1" || not_ok "host: exit ${RC[10000]}: $(tail -3 "$W/err.10000.log")"
+grep -q "data error at epoch 3, batch 2" "$W/err.10000.log" && ok "the host reports its own error" || not_ok "host error text"
+for p in 9999 10001; do
+  [ "${RC[$p]}" = 5 ] && ok "party $p exits 5 (another party failed)" || not_ok "party $p: exit ${RC[$p]}: $(tail -3 "$W/err.$p.log")"
+  grep -q "error: party 10000 failed at epoch 3, batch 2: data error at epoch 3, batch 2" "$W/err.$p.log" \
+    && ok "party $p names the failing party, its step and its reason" || not_ok "party $p: $(tail -3 "$W/err.$p.log")"
+  d=$(ff_secs "${END[10000]}" "${END[$p]}")
+  ff_le "$d" 5 && ok "party $p ended ${d} s after the host" || not_ok "party $p ended ${d} s after the host"
+done
+expect_rc 0 "job status after the failure" -- "$FATECTL" job status "$W/out1"
+echo "$OUT"
+grep -Eq "^10000 +host +failed +epoch 3, batch 2 +1 +epoch 2 " <<<"$OUT" \
+  && ok "job status: the host failed at epoch 3, batch 2 (checkpoint epoch 2)" || not_ok "job status host line"
+grep -Eq "^9999 +guest +failed .*party 10000 failed at epoch 3, batch 2" <<<"$OUT" \
+  && ok "job status: the guest failed because of party 10000" || not_ok "job status guest line"
+expect_rc 0 "job status -o json" -- "$FATECTL" job status "$W/out1" -o json
+/usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+p = {x["party"]: x for x in d["parties"]}
+assert p[10000]["state"] == "failed" and p[10000]["exit_code"] == 1, p[10000]
+assert p[9999]["cause_party"] == 10000 and p[9999]["exit_code"] == 5, p[9999]
+assert p[10001]["cause_party"] == 10000, p[10001]
+' <<<"$OUT" && ok "job status -o json: states, exit codes, cause" || not_ok "job status json: $OUT"
+
+# 2. Retry on every party: from the last checkpoint to the uninterrupted run's model.
+expect_rc 2 "--retry with no earlier run is refused" -- "$FATECTL" train --job "$W/job.yaml" --party-id 9999 --out "$W/none" --retry
+expect_contains "nothing to retry" "and says why"
+ff_reset
+for p in 9999 10000 10001; do ff_start retry "$W/job.yaml" "$p" "$W/out1" -- --retry; done
+ff_wait 120 || not_ok "the retried job did not end within 120 s"
+for p in 9999 10000 10001; do
+  [ "${RC[$p]}" = 0 ] && ok "retry: party $p succeeded" || not_ok "retry: party $p exit ${RC[$p]}: $(tail -3 "$W/retry.$p.log")"
+done
+grep -q "retrying job it-failures as party 10000 (attempt 2); the last run failed at epoch 3, batch 2: data error" "$W/retry.10000.log" \
+  && ok "retry says what it picks up" || not_ok "retry message: $(head -3 "$W/retry.10000.log")"
+grep -q "resumed after epoch 2" "$W/out1/9999/train.log" && ok "retry resumed after epoch 2" || not_ok "retry did not resume"
+ff_same_model "$W/ref" "$W/out1" && ok "retry: the model equals the uninterrupted run's" || not_ok "retry: models differ"
+expect_rc 0 "job status after the retry" -- "$FATECTL" job status "$W/out1"
+[ "$(grep -Ec "^[0-9]+ +[a-z]+ +succeeded .* 2 " <<<"$OUT")" = 3 ] && ok "job status: every party succeeded (attempt 2)" \
+  || not_ok "job status after retry: $OUT"
+
+# 3. SIGKILL of one party: no word from it; the others report it within peerDeadTimeout.
+ff_reset
+for p in 9999 10000 10001; do ff_start kill "$W/job.yaml" "$p" "$W/out2"; done
+ff_wait_log "$W/out2/9999/train.log" "epoch 3/14" 90 || not_ok "training did not reach epoch 3"
+KILLED=$(ff_now)
+kill -9 "${FF_PID[10000]}"
+ff_wait 30 || not_ok "the parties did not end within 30 s of the kill"
+for p in 9999 10001; do
+  [ "${RC[$p]}" = 5 ] && ok "after SIGKILL: party $p exits 5" || not_ok "after SIGKILL: party $p exit ${RC[$p]}: $(tail -3 "$W/kill.$p.log")"
+  grep -q "party 10000 failed at epoch .*: no sign of life for .* (peerDeadTimeout 2s) while its host 127.0.0.1:$P10000 answered" "$W/kill.$p.log" \
+    && ok "party $p says party 10000 stopped answering" || not_ok "party $p: $(tail -2 "$W/kill.$p.log")"
+  d=$(ff_secs "$KILLED" "${END[$p]}")
+  ff_le "$d" 5 && ok "party $p reported it ${d} s after the kill (peerDeadTimeout 2 s)" || not_ok "party $p took ${d} s"
+done
+expect_rc 0 "job status after a SIGKILL" -- "$FATECTL" job status "$W/out2"
+grep -Eq "^10000 +host +running\? .*is gone" <<<"$OUT" && ok "job status: the killed host's process is gone" || not_ok "job status: $OUT"
+
+# 4. Rejoin: the host crashes after epoch 5 (exit 9 at once, no word to anyone) and is started
+# again with --resume while the guest and the arbiter still run.
+ff_job "$W/rejoin.yaml" 6s
+ff_reset
+ff_start rejoin "$W/rejoin.yaml" 9999 "$W/out3"
+ff_start rejoin "$W/rejoin.yaml" 10001 "$W/out3"
+ff_start crash "$W/rejoin.yaml" 10000 "$W/out3" FATECTL_TRAIN_CRASH_AFTER=10000:5
+HOST1=${FF_PID[10000]}
+for i in $(seq 1 900); do kill -0 "$HOST1" 2>/dev/null || break; sleep 0.1; done
+set +e; wait "$HOST1"; rc=$?; set -e
+[ "$rc" = 9 ] && ok "the host crashed after epoch 5 (exit 9)" || not_ok "host crash: exit $rc"
+kill -0 "${FF_PID[9999]}" 2>/dev/null && kill -0 "${FF_PID[10001]}" 2>/dev/null && ok "the guest and the arbiter still run" \
+  || not_ok "guest/arbiter ended with the crash"
+unset "FF_PID[10000]"
+ff_start rejoin "$W/rejoin.yaml" 10000 "$W/out3" -- --resume
+ff_wait 120 || not_ok "the rejoined job did not end within 120 s"
+for p in 9999 10000 10001; do
+  [ "${RC[$p]}" = 0 ] && ok "rejoin: party $p succeeded" || not_ok "rejoin: party $p exit ${RC[$p]}: $(tail -3 "$W/rejoin.$p.log")"
+done
+grep -q "rejoin: party 9999: party 10000 restarted" "$W/out3/9999/train.log" && ok "the guest rolled back when the host came back" \
+  || not_ok "no rejoin in the guest's train.log"
+[ "$(grep -c "resumed after epoch 5" "$W/out3/9999/train.log")" -ge 1 ] && ok "the parties went back to epoch 5, the last one all had" \
+  || not_ok "guest did not resume after epoch 5: $(grep -E "resumed|rejoin" "$W/out3/9999/train.log")"
+ff_same_model "$W/ref" "$W/out3" && ok "rejoin: the model equals the uninterrupted run's" || not_ok "rejoin: models differ"
+finish

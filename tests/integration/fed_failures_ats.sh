@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Failures of a federated training job through a real Apache Traffic Server Exchange (SNI tunnels
+# to each party), each party its own `fatectl train --job J --party-id P` process:
+#   - a data error in one party at setup: every party ends within seconds with the reason;
+#   - the Exchange down for longer than connectTimeout and peerDeadTimeout: the job rides it out
+#     (one progress line) and ends with the uninterrupted run's model;
+#   - a party killed with SIGKILL while the Exchange answers: reported within peerDeadTimeout;
+#   - a crashed party started again with --resume rejoins through the Exchange, same model.
+set -euo pipefail
+source "$(dirname "$0")/../lib/assert.sh"
+source "$(dirname "$0")/../lib/ats.sh"
+source "$(dirname "$0")/../lib/fed_failures.sh"
+W="$(mktemp -d "${TMPDIR:-/tmp}/fed_failures_ats.XXXXXX")"
+trap 'ff_kill_all; ats_stop; rm -rf "$W"' EXIT
+if ! command -v traffic_manager >/dev/null; then
+  echo "trafficserver is not installed (apt-get install trafficserver)"; not_ok "Traffic Server available"; finish; exit 1
+fi
+ff_setup "$W"
+cat > "$W/sni.yaml" <<YAML
+sni:
+  - {fqdn: 9999.fate.org, tunnel_route: 127.0.0.1:$P9999}
+  - {fqdn: 10000.fate.org, tunnel_route: 127.0.0.1:$P10000}
+  - {fqdn: 10001.fate.org, tunnel_route: 127.0.0.1:$P10001}
+YAML
+ats_start "$W/ats" "$W/sni.yaml" && ok "Traffic Server started" || { not_ok "Traffic Server start"; finish; exit 1; }
+ROUTES="routes:
+  default: {exchange: 127.0.0.1:$ATS_PORT}"
+ff_job "$W/job.yaml" 3s "$ROUTES"
+expect_rc 0 "the uninterrupted run (reference model)" -- "$FATECTL" train --local --in-process --job "$W/job.yaml" --out "$W/ref"
+
+# 1. A data error in the host at setup (a host that exits 2 at once, as in the issue).
+printf 'id,x0,x1\n1,0.5,0.1\n2,abc,0.2\n' > "$W/bad.csv"
+FF_HOST_DATA="$W/bad.csv" ff_job "$W/bad.yaml" 3s "$ROUTES"
+for p in 9999 10000 10001; do ff_start bad "$W/bad.yaml" "$p" "$W/out0"; done
+ff_wait 30 || not_ok "the parties did not all end within 30 s"
+[ "${RC[10000]}" = 2 ] && ok "the host exits 2 (bad data)" || not_ok "host: exit ${RC[10000]}: $(tail -2 "$W/bad.10000.log")"
+for p in 9999 10001; do
+  [ "${RC[$p]}" = 5 ] && ok "party $p exits 5" || not_ok "party $p: exit ${RC[$p]}: $(tail -3 "$W/bad.$p.log")"
+  grep -q "party 10000 failed at setup: $W/bad.csv:3:2: x0: not a number: 'abc'" "$W/bad.$p.log" \
+    && ok "party $p names the host, the step and the data error" || not_ok "party $p: $(tail -2 "$W/bad.$p.log")"
+  d=$(ff_secs "${END[10000]}" "${END[$p]}")
+  ff_le "$d" 5 && ok "party $p ended ${d} s after the host" || not_ok "party $p ended ${d} s after the host"
+done
+
+# 2. The Exchange down for 7 s (> connectTimeout 3 s, > peerDeadTimeout 3 s) in the middle of training.
+ff_reset
+for p in 9999 10000 10001; do ff_start outage "$W/job.yaml" "$p" "$W/out1"; done
+ff_wait_log "$W/out1/9999/train.log" "epoch 3/14" 90 || not_ok "training did not reach epoch 3"
+ats_stop
+sleep 7
+ats_start "$W/ats" "$W/sni.yaml" && ok "Traffic Server restarted after 7 s" || not_ok "Traffic Server restart"
+ff_wait 120 || not_ok "the job did not end within 120 s of the outage"
+for p in 9999 10000 10001; do
+  [ "${RC[$p]}" = 0 ] && ok "outage: party $p succeeded" || not_ok "outage: party $p exit ${RC[$p]}: $(tail -3 "$W/outage.$p.log")"
+done
+cat "$W"/outage.*.log | grep -q "exchange 127.0.0.1:$ATS_PORT unreachable for [0-9]* s, retrying until the job timeout at" \
+  && ok "progress: the Exchange unreachable, retrying until the job timeout" || not_ok "no outage progress line"
+ff_same_model "$W/ref" "$W/out1" && ok "outage: the model equals the uninterrupted run's" || not_ok "outage: models differ"
+
+# 3. SIGKILL of the host while the Exchange answers.
+ff_reset
+for p in 9999 10000 10001; do ff_start kill "$W/job.yaml" "$p" "$W/out2"; done
+ff_wait_log "$W/out2/9999/train.log" "epoch 3/14" 90 || not_ok "training did not reach epoch 3"
+KILLED=$(ff_now)
+kill -9 "${FF_PID[10000]}"
+ff_wait 30 || not_ok "the parties did not end within 30 s of the kill"
+for p in 9999 10001; do
+  [ "${RC[$p]}" = 5 ] && ok "after SIGKILL: party $p exits 5" || not_ok "after SIGKILL: party $p exit ${RC[$p]}: $(tail -3 "$W/kill.$p.log")"
+  grep -q "party 10000 failed at epoch .*: no sign of life for .* while the exchange 127.0.0.1:$ATS_PORT answered" "$W/kill.$p.log" \
+    && ok "party $p: party 10000 stopped answering while the Exchange answered" || not_ok "party $p: $(tail -2 "$W/kill.$p.log")"
+  d=$(ff_secs "$KILLED" "${END[$p]}")
+  ff_le "$d" 6 && ok "party $p reported it ${d} s after the kill (peerDeadTimeout 3 s)" || not_ok "party $p took ${d} s"
+done
+
+# 4. Rejoin through the Exchange.
+ff_job "$W/rejoin.yaml" 6s "$ROUTES"
+ff_reset
+ff_start rejoin "$W/rejoin.yaml" 9999 "$W/out3"
+ff_start rejoin "$W/rejoin.yaml" 10001 "$W/out3"
+ff_start crash "$W/rejoin.yaml" 10000 "$W/out3" FATECTL_TRAIN_CRASH_AFTER=10000:5
+HOST1=${FF_PID[10000]}
+for i in $(seq 1 900); do kill -0 "$HOST1" 2>/dev/null || break; sleep 0.1; done
+set +e; wait "$HOST1"; rc=$?; set -e
+[ "$rc" = 9 ] && ok "the host crashed after epoch 5" || not_ok "host crash: exit $rc"
+unset "FF_PID[10000]"
+ff_start rejoin "$W/rejoin.yaml" 10000 "$W/out3" -- --resume
+ff_wait 120 || not_ok "the rejoined job did not end within 120 s"
+for p in 9999 10000 10001; do
+  [ "${RC[$p]}" = 0 ] && ok "rejoin: party $p succeeded" || not_ok "rejoin: party $p exit ${RC[$p]}: $(tail -3 "$W/rejoin.$p.log")"
+done
+ff_same_model "$W/ref" "$W/out3" && ok "rejoin through the Exchange: the model equals the uninterrupted run's" \
+  || not_ok "rejoin: models differ"
+finish

@@ -1,0 +1,117 @@
+# Helpers for the failure tests of federated training (tests/integration/fed_failures*.sh):
+# each party is its own `fatectl train --job J --party-id P` process, started in the background;
+# the helpers start them, wait for them with a bound, and compare models. Source after assert.sh.
+#   ff_setup DIR               certificates, free ports P9999 P10000 P10001, data paths
+#   ff_job FILE PDT [ROUTES]   a hetero LR job on those ports (peerDeadTimeout PDT, extra YAML)
+#   ff_start NAME JOB PARTY OUT [ENV=V ...] [-- FLAGS...]   one party in the background
+#   ff_wait SECS               waits for every started party; RC[p], END[p] (epoch seconds)
+#   ff_wait_log FILE TEXT SECS waits until FILE contains TEXT
+#   ff_same_model A B          guest and host models of OUT dirs A and B are identical
+#   ff_kill_all                kills what is still running (trap)
+
+declare -A FF_PID RC END
+FF_W=""
+
+ff_free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+ff_setup() {
+  FF_W="$1"
+  "$FATECTL" certs init --domain fate.org --dir "$FF_W/certs" >/dev/null
+  "$FATECTL" certs issue --party 9999 --party 10000 --party 10001 --dir "$FF_W/certs" >/dev/null
+  P9999=$(ff_free_port); P10000=$(ff_free_port); P10001=$(ff_free_port)
+  FF_DATA="${FATECTL_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/examples/data"
+}
+
+# ff_job FILE PDT [EXTRA]: 3 parties, hetero LR long enough to act in the middle of (14 epochs of
+# 3 mini-batches, 1024-bit key), short transport timeouts.
+ff_job() {
+  local host_data="${FF_HOST_DATA:-$FF_DATA/breast_hetero_host.csv}"
+  cat > "$1" <<YAML
+job: it-failures
+domain: fate.org
+certificates: $FF_W/certs
+timeout: 3m
+parties:
+  - {id: 9999, role: guest, listen: 127.0.0.1:$P9999, data: $FF_DATA/breast_hetero_guest.csv}
+  - {id: 10000, role: host, listen: 127.0.0.1:$P10000, data: $host_data}
+  - {id: 10001, role: arbiter, listen: 127.0.0.1:$P10001}
+${3:-}
+algorithm:
+  name: hetero_lr
+  params:
+    optimizer: rmsprop
+    learning_rate: 0.1
+    alpha: 0.01
+    max_iter: 14
+    batch_size: 200
+    masked_rate: 1
+    tol: 0.0000001
+    init_param: {init_method: random_uniform, random_seed: 17}
+    encrypt_param: {key_length: 1024, allow_insecure_key_size: true}
+transport: {connectTimeout: 3s, handshakeTimeout: 1s, heartbeatInterval: 200ms, peerDeadTimeout: $2, closeTimeout: 3s}
+YAML
+}
+
+ff_start() {
+  local name="$1" job="$2" party="$3" out="$4"; shift 4
+  local envs=() flags=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
+  [ "${1:-}" = "--" ] && shift
+  flags=("$@")
+  env "${envs[@]}" "$FATECTL" train --job "$job" --party-id "$party" --out "$out" "${flags[@]}" \
+    > "$FF_W/$name.$party.log" 2>&1 &
+  FF_PID[$party]=$!
+  unset "RC[$party]" "END[$party]"
+}
+
+ff_now() { date +%s.%N; }
+
+ff_wait() {
+  local secs="$1" deadline p left
+  deadline=$(( $(date +%s) + secs ))
+  while :; do
+    left=0
+    for p in "${!FF_PID[@]}"; do
+      [ -n "${RC[$p]:-}" ] && continue
+      if kill -0 "${FF_PID[$p]}" 2>/dev/null; then left=1; continue; fi
+      set +e; wait "${FF_PID[$p]}"; RC[$p]=$?; set -e
+      END[$p]=$(ff_now)
+    done
+    [ "$left" = 0 ] && return 0
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      for p in "${!FF_PID[@]}"; do
+        if [ -z "${RC[$p]:-}" ]; then kill -9 "${FF_PID[$p]}" 2>/dev/null || true; RC[$p]=timeout; END[$p]=$(ff_now); fi
+      done
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+ff_wait_log() {
+  local file="$1" text="$2" secs="$3" i
+  for i in $(seq 1 $((secs * 10))); do
+    grep -qF -- "$text" "$file" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# seconds between two ff_now stamps, e.g. ff_secs "$A" "$B" → 1.234
+ff_secs() { /usr/bin/python3 -c "print(f'{$2 - $1:.2f}')"; }
+# ff_le X Y: X <= Y (decimals)
+ff_le() { /usr/bin/python3 -c "import sys; sys.exit(0 if $1 <= $2 else 1)"; }
+
+ff_same_model() {
+  local a="$1" b="$2" p
+  for p in 9999 10000; do
+    cmp -s <(grep -v '"job"' "$a/$p/model.json" 2>/dev/null) <(grep -v '"job"' "$b/$p/model.json" 2>/dev/null) || return 1
+  done
+}
+
+ff_kill_all() {
+  local p
+  for p in "${!FF_PID[@]}"; do kill -9 "${FF_PID[$p]}" 2>/dev/null || true; done
+}
+
+ff_reset() { FF_PID=(); RC=(); END=(); }
