@@ -430,6 +430,10 @@ std::optional<std::pair<std::string, ErrorKind>> TlsChannel::Impl::after_failure
       std::string until = o.deadline != Clock::time_point{} ? "the job timeout at " + wall_time_of(o.deadline) : "it answers";
       if (lv.state(now, pdt) == PeerLiveness::State::Outage) {
         std::string what = r.via == Route::Via::Exchange ? "exchange " + r.endpoint.str() : to + " at " + r.endpoint.str();
+        // One line for an Exchange that several peers are reached through.
+        auto& last = outage_reported[what];
+        if (last != Clock::time_point{} && now - last < std::chrono::seconds(50)) break;
+        last = now;
         log::warn("{}: {} unreachable for {}, retrying until {} ({})", who(), what, for_, until, err);
       } else {
         log::warn("{}: {} not answering via {} for {} while {} answers; it is declared dead once silent for {} (peerDeadTimeout)",

@@ -134,7 +134,7 @@ long Party::checkpoint_epochs() {
 YAML::Node Party::load_checkpoint(long epochs) const {
   std::string path = opts.out_dir + "/checkpoint/epoch-" + std::to_string(epochs) + ".yaml";
   if (!fs::exists(path))
-    throw failed(path + ": checkpoint missing; the parties' checkpoints are more than one epoch apart (start again without --resume)");
+    throw failed(path + ": checkpoint missing; the parties' usable checkpoints are more than two epochs apart (start again without --resume)");
   YAML::Node n;
   try {
     n = yaml::load_file(path);
@@ -172,7 +172,9 @@ void Party::save_checkpoint(long epochs, const YAML::Node& state) {
     std::string fn = e.path().filename().string();
     if (fn.rfind("epoch-", 0) == 0 && fn.size() > 11 && fn.substr(fn.size() - 5) == ".yaml") {
       long k = std::atol(fn.substr(6, fn.size() - 11).c_str());
-      if (k < epochs - 1 || k > epochs) fs::remove(e.path(), ec);
+      // The three newest: parties are at most one epoch apart, and one unreadable checkpoint still
+      // leaves one that every party has.
+      if (k < epochs - 2 || k > epochs) fs::remove(e.path(), ec);
     }
   }
 }

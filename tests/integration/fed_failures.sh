@@ -5,6 +5,8 @@
 #     and "party 10000 failed at epoch 3, batch 2: <reason>"; `fatectl job status` shows it;
 #   - --retry on every party: the job ends with the uninterrupted run's model;
 #   - a party killed with SIGKILL: the others report it within peerDeadTimeout (+ one attempt);
+#     --retry, with the killed party's newest checkpoint unreadable: it says so, every party starts
+#     from its last good one, and the model is the uninterrupted run's;
 #   - a party that crashes and is started again with --resume while the others run rejoins them,
 #     and the model is the uninterrupted run's.
 set -euo pipefail
@@ -81,6 +83,22 @@ for p in 9999 10001; do
 done
 expect_rc 0 "job status after a SIGKILL" -- "$FATECTL" job status "$W/out2"
 grep -Eq "^10000 +host +running\? .*is gone" <<<"$OUT" && ok "job status: the killed host's process is gone" || not_ok "job status: $OUT"
+
+# 3b. Retry after the SIGKILL, with the host's newest checkpoint unreadable: the host says so and
+# reports the one before it, and every party starts from there.
+NEWEST=$(ls "$W/out2/10000/checkpoint" | sed -n 's/^epoch-\([0-9]*\)\.yaml$/\1/p' | sort -n | tail -1)
+echo '{"epochs": 3, "weights": [0.1, ' > "$W/out2/10000/checkpoint/epoch-$NEWEST.yaml"
+ff_reset
+for p in 9999 10000 10001; do ff_start retry2 "$W/job.yaml" "$p" "$W/out2" -- --retry; done
+ff_wait 120 || not_ok "the retried job did not end within 120 s"
+for p in 9999 10000 10001; do
+  [ "${RC[$p]}" = 0 ] && ok "retry after SIGKILL: party $p succeeded" || not_ok "retry2: party $p exit ${RC[$p]}: $(tail -3 "$W/retry2.$p.log")"
+done
+grep -q "epoch-$NEWEST.yaml: checkpoint unreadable" "$W/retry2.10000.log" && ok "the unreadable checkpoint is reported" \
+  || not_ok "no report of the unreadable checkpoint: $(head -5 "$W/retry2.10000.log")"
+grep -q "resumed after epoch $((NEWEST - 1))" "$W/out2/9999/train.log" \
+  && ok "every party went back to epoch $((NEWEST - 1)), the host's last good checkpoint" || not_ok "guest: $(grep resumed "$W/out2/9999/train.log")"
+ff_same_model "$W/ref" "$W/out2" && ok "retry after SIGKILL: the model equals the uninterrupted run's" || not_ok "retry2: models differ"
 
 # 4. Rejoin: the host crashes after epoch 5 (exit 9 at once, no word to anyone) and is started
 # again with --resume while the guest and the arbiter still run.
