@@ -48,7 +48,7 @@ algorithm:
     tol: 0.0000001
     init_param: {init_method: random_uniform, random_seed: 17}
     encrypt_param: {key_length: 1024, allow_insecure_key_size: true}
-transport: {connectTimeout: 3s, handshakeTimeout: 1s, heartbeatInterval: 200ms, peerDeadTimeout: $2, closeTimeout: 3s}
+transport: {connectTimeout: 3s, handshakeTimeout: 2s, heartbeatInterval: 200ms, peerDeadTimeout: $2, closeTimeout: 3s}
 YAML
 }
 
