@@ -97,9 +97,14 @@ void RunControl::keep_status(const std::string& path, const std::string& role, i
   s.started = s.updated = utc_now();
   status_ = s;
   status_path_ = path;
+  save_status();
+}
+
+void RunControl::save_status() {
+  status_->updated = utc_now();
   try {
     write_party_status(status_path_, *status_);
-  } catch (const Error& e) {
+  } catch (const Error& e) {  // the run goes on without its record
     log::warn("party {}: {}", self_, e.what());
   }
 }
@@ -119,12 +124,7 @@ void RunControl::note_checkpoint(const std::string& what) {
   if (!status_) return;
   status_->checkpoint = what;
   status_->step = step_;
-  status_->updated = utc_now();
-  try {
-    write_party_status(status_path_, *status_);
-  } catch (const Error& e) {
-    log::warn("party {}: {}", self_, e.what());
-  }
+  save_status();
 }
 
 void RunControl::record(const std::string& state, const std::string& step, const std::string& reason, int code, long cause) {
@@ -135,12 +135,7 @@ void RunControl::record(const std::string& state, const std::string& step, const
   status_->reason = reason;
   status_->exit_code = code;
   status_->cause_party = cause;
-  status_->updated = utc_now();
-  try {
-    write_party_status(status_path_, *status_);
-  } catch (const Error& e) {
-    log::warn("party {}: {}", self_, e.what());
-  }
+  save_status();
 }
 
 void RunControl::succeeded() { record("succeeded", step(), "", 0, 0); }

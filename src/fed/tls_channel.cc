@@ -299,14 +299,7 @@ void TlsChannel::close() {
         if (!m.live[id].finished && ob->fatal.empty()) to.push_back(id);
     }
     m.farewell(
-        to,
-        [&](long peer) {
-          FrameHeader h;
-          h.type = FrameType::Bye;
-          h.sender = m.o.self;
-          h.receiver = peer;
-          return encode_frame(h, m.o.job_id, "", nullptr, 0);
-        },
+        to, [&](long peer) { return m.control_frame(FrameType::Bye, peer, 0, "", ""); },
         std::min<milliseconds>(m.o.transport.close_timeout, milliseconds(5000)));
   }
   m.stopping = true;

@@ -142,6 +142,9 @@ struct TlsChannel::Impl {
   void fail_peer(PeerFailure f);                  // mu held
   /// Calls on_event if an event is pending (mu NOT held).
   void fire_event();
+  /// A HEARTBEAT, ABORT or BYE frame to `peer` (name at most 1024 bytes).
+  std::string control_frame(FrameType type, long peer, std::uint64_t total, std::string_view name,
+                            std::string_view payload) const;
   std::string heartbeat_frame(long peer);
   /// Queues an ABORT or BYE to every peer in `to` and waits until each confirmed, up to `wait`.
   void farewell(const std::vector<long>& to, const std::function<std::string(long)>& frame, std::chrono::milliseconds wait);

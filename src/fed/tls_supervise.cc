@@ -121,14 +121,19 @@ void TlsChannel::Impl::fire_event() {
   if (o.on_event) o.on_event();
 }
 
-std::string TlsChannel::Impl::heartbeat_frame(long peer) {
-  std::string step = o.step ? o.step() : std::string();
-  if (step.size() > 1024) step.resize(1024);
+std::string TlsChannel::Impl::control_frame(FrameType type, long peer, std::uint64_t total, std::string_view name,
+                                            std::string_view payload) const {
   FrameHeader h;
-  h.type = FrameType::Heartbeat;
+  h.type = type;
   h.sender = o.self;
   h.receiver = peer;
-  return encode_frame(h, o.job_id, "", step.data(), step.size());
+  h.total = total;
+  return encode_frame(h, o.job_id, name.substr(0, 1024), payload.data(), payload.size());
+}
+
+std::string TlsChannel::Impl::heartbeat_frame(long peer) {
+  std::string step = o.step ? o.step() : std::string();
+  return control_frame(FrameType::Heartbeat, peer, 0, "", std::string_view(step).substr(0, 1024));
 }
 
 void TlsChannel::Impl::farewell(const std::vector<long>& to, const std::function<std::string(long)>& frame,
@@ -175,18 +180,9 @@ void TlsChannel::abort(const PeerFailure& f, milliseconds wait) {
     for (long p : m.o.parties)
       if (p != m.o.self && p != f.party && !m.live[p].finished && !m.told_us.count(p)) to.push_back(p);
   }
-  std::string step = f.step.substr(0, 1024), reason = f.reason.substr(0, 4096);
+  std::string_view reason = std::string_view(f.reason).substr(0, 4096);
   m.farewell(
-      to,
-      [&](long peer) {
-        FrameHeader h;
-        h.type = FrameType::Abort;
-        h.sender = m.o.self;
-        h.receiver = peer;
-        h.total = (std::uint64_t)f.party;
-        return encode_frame(h, m.o.job_id, step, reason.data(), reason.size());
-      },
-      wait);
+      to, [&](long peer) { return m.control_frame(FrameType::Abort, peer, (std::uint64_t)f.party, f.step, reason); }, wait);
 }
 
 void TlsChannel::rejoin() {

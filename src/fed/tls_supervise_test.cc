@@ -4,14 +4,12 @@
 // connectTimeout and peerDeadTimeout is ridden out, a restarted peer is rejoined, aborts arrive,
 // and connections cut mid-frame lose and duplicate nothing with heartbeats in between.
 #include <doctest/doctest.h>
-#include <openssl/evp.h>
 
 #include <atomic>
 #include <thread>
 
 #include "../../tests/fed/fed_test_util.h"
 #include "fatectl/core/error.h"
-#include "fatectl/fed/program.h"
 #include "fatectl/fed/tls_channel.h"
 
 using namespace fatectl;
@@ -261,14 +259,8 @@ TEST_CASE("supervised: connections cut mid-frame, heartbeats in between, lose or
   std::string sent_hash, recv_hash, recv_error;
   std::thread receiver([&] {
     try {
-      EVP_MD_CTX* c = EVP_MD_CTX_new();
-      EVP_DigestInit_ex(c, EVP_sha256(), nullptr);
-      std::uint64_t got = b.recv_stream(9999, "vector", 30s, [&](std::string_view p) { EVP_DigestUpdate(c, p.data(), p.size()); });
-      unsigned char md[32];
-      unsigned int n = 0;
-      EVP_DigestFinal_ex(c, md, &n);
-      EVP_MD_CTX_free(c);
-      recv_hash.assign((char*)md, n);
+      std::uint64_t got = 0;
+      recv_hash = recv_hashed_stream(b, 9999, "vector", 30s, got);
       if (got != total) recv_error = "short";
       for (int i = 0; i < 100; ++i)
         if (b.recv(9999, "after", 30s) != std::to_string(i)) recv_error = "out of order";
@@ -276,19 +268,7 @@ TEST_CASE("supervised: connections cut mid-frame, heartbeats in between, lose or
       recv_error = e.what();
     }
   });
-  EVP_MD_CTX* c = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(c, EVP_sha256(), nullptr);
-  std::uint64_t off = 0;
-  a.send_stream(10000, "vector", total, [&](char* dst, size_t n) {
-    echo_stream_bytes(7, off, dst, n);
-    EVP_DigestUpdate(c, dst, n);
-    off += n;
-  });
-  unsigned char md[32];
-  unsigned int n = 0;
-  EVP_DigestFinal_ex(c, md, &n);
-  EVP_MD_CTX_free(c);
-  sent_hash.assign((char*)md, n);
+  sent_hash = send_hashed_stream(a, 10000, "vector", total, 7);
   for (int i = 0; i < 100; ++i) a.send(10000, "after", std::to_string(i));
   a.flush(30s);
   receiver.join();

@@ -16,7 +16,10 @@
 #include <thread>
 #include <vector>
 
+#include <openssl/evp.h>
+
 #include "fatectl/fed/certs.h"
+#include "fatectl/fed/program.h"
 #include "fatectl/fed/tls_channel.h"
 
 namespace fatectl::fed::testutil {
@@ -72,6 +75,40 @@ inline Route direct(long party, int port, const std::string& domain = "fate.org"
   r.endpoint = Endpoint{"127.0.0.1", port};
   r.sni = party_host_name(party, domain);
   return r;
+}
+
+/// SHA-256 of what is fed to it, as raw bytes.
+struct Sha256Sum {
+  EVP_MD_CTX* c = EVP_MD_CTX_new();
+  Sha256Sum() { EVP_DigestInit_ex(c, EVP_sha256(), nullptr); }
+  ~Sha256Sum() { EVP_MD_CTX_free(c); }
+  void add(const char* p, size_t n) { EVP_DigestUpdate(c, p, n); }
+  std::string done() {
+    unsigned char md[32];
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(c, md, &n);
+    return std::string((char*)md, n);
+  }
+};
+
+/// Sends `total` bytes of the echo stream `seed` as one message (send_stream); returns their hash.
+inline std::string send_hashed_stream(Channel& ch, long to, const std::string& name, std::uint64_t total, std::uint64_t seed) {
+  Sha256Sum h;
+  std::uint64_t off = 0;
+  ch.send_stream(to, name, total, [&](char* dst, size_t n) {
+    echo_stream_bytes(seed, off, dst, n);
+    h.add(dst, n);
+    off += n;
+  });
+  return h.done();
+}
+
+/// Receives one message piece by piece (recv_stream); returns its hash and sets `got` to its size.
+inline std::string recv_hashed_stream(Channel& ch, long from, const std::string& name, std::chrono::milliseconds timeout,
+                                      std::uint64_t& got) {
+  Sha256Sum h;
+  got = ch.recv_stream(from, name, timeout, [&](std::string_view p) { h.add(p.data(), p.size()); });
+  return h.done();
 }
 
 /// Connects every channel to every other directly over loopback.

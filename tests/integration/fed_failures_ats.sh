@@ -34,13 +34,7 @@ FF_HOST_DATA="$W/bad.csv" ff_job "$W/bad.yaml" 3s "$ROUTES"
 for p in 9999 10000 10001; do ff_start bad "$W/bad.yaml" "$p" "$W/out0"; done
 ff_wait 30 || not_ok "the parties did not all end within 30 s"
 [ "${RC[10000]}" = 2 ] && ok "the host exits 2 (bad data)" || not_ok "host: exit ${RC[10000]}: $(tail -2 "$W/bad.10000.log")"
-for p in 9999 10001; do
-  [ "${RC[$p]}" = 5 ] && ok "party $p exits 5" || not_ok "party $p: exit ${RC[$p]}: $(tail -3 "$W/bad.$p.log")"
-  grep -q "party 10000 failed at setup: $W/bad.csv:3:2: x0: not a number: 'abc'" "$W/bad.$p.log" \
-    && ok "party $p names the host, the step and the data error" || not_ok "party $p: $(tail -2 "$W/bad.$p.log")"
-  d=$(ff_secs "${END[10000]}" "${END[$p]}")
-  ff_le "$d" 5 && ok "party $p ended ${d} s after the host" || not_ok "party $p ended ${d} s after the host"
-done
+ff_others_failed bad "party 10000 failed at setup: $W/bad.csv:3:2: x0: not a number: 'abc'" 5
 
 # 2. The Exchange down for 7 s (> connectTimeout 3 s, > peerDeadTimeout 3 s) in the middle of training.
 ff_reset
@@ -50,44 +44,16 @@ ats_stop
 sleep 7
 ats_start "$W/ats" "$W/sni.yaml" && ok "Traffic Server restarted after 7 s" || not_ok "Traffic Server restart"
 ff_wait 120 || not_ok "the job did not end within 120 s of the outage"
-for p in 9999 10000 10001; do
-  [ "${RC[$p]}" = 0 ] && ok "outage: party $p succeeded" || not_ok "outage: party $p exit ${RC[$p]}: $(tail -3 "$W/outage.$p.log")"
-done
+ff_all_succeeded outage
 cat "$W"/outage.*.log | grep -q "exchange 127.0.0.1:$ATS_PORT unreachable for [0-9]* s, retrying until the job timeout at" \
   && ok "progress: the Exchange unreachable, retrying until the job timeout" || not_ok "no outage progress line"
 ff_same_model "$W/ref" "$W/out1" && ok "outage: the model equals the uninterrupted run's" || not_ok "outage: models differ"
 
 # 3. SIGKILL of the host while the Exchange answers.
-ff_reset
-for p in 9999 10000 10001; do ff_start kill "$W/job.yaml" "$p" "$W/out2"; done
-ff_wait_log "$W/out2/9999/train.log" "epoch 3/14" 90 || not_ok "training did not reach epoch 3"
-KILLED=$(ff_now)
-kill -9 "${FF_PID[10000]}"
-ff_wait 30 || not_ok "the parties did not end within 30 s of the kill"
-for p in 9999 10001; do
-  [ "${RC[$p]}" = 5 ] && ok "after SIGKILL: party $p exits 5" || not_ok "after SIGKILL: party $p exit ${RC[$p]}: $(tail -3 "$W/kill.$p.log")"
-  grep -q "party 10000 failed at epoch .*: no sign of life for .* while the exchange 127.0.0.1:$ATS_PORT answered" "$W/kill.$p.log" \
-    && ok "party $p: party 10000 stopped answering while the Exchange answered" || not_ok "party $p: $(tail -2 "$W/kill.$p.log")"
-  d=$(ff_secs "$KILLED" "${END[$p]}")
-  ff_le "$d" 6 && ok "party $p reported it ${d} s after the kill (peerDeadTimeout 3 s)" || not_ok "party $p took ${d} s"
-done
+ff_sigkill "$W/job.yaml" "$W/out2" \
+  "party 10000 failed at epoch .*: no sign of life for .* while the exchange 127.0.0.1:$ATS_PORT answered" 6
 
 # 4. Rejoin through the Exchange.
 ff_job "$W/rejoin.yaml" 6s "$ROUTES"
-ff_reset
-ff_start rejoin "$W/rejoin.yaml" 9999 "$W/out3"
-ff_start rejoin "$W/rejoin.yaml" 10001 "$W/out3"
-ff_start crash "$W/rejoin.yaml" 10000 "$W/out3" FATECTL_TRAIN_CRASH_AFTER=10000:5
-HOST1=${FF_PID[10000]}
-for i in $(seq 1 900); do kill -0 "$HOST1" 2>/dev/null || break; sleep 0.1; done
-set +e; wait "$HOST1"; rc=$?; set -e
-[ "$rc" = 9 ] && ok "the host crashed after epoch 5" || not_ok "host crash: exit $rc"
-unset "FF_PID[10000]"
-ff_start rejoin "$W/rejoin.yaml" 10000 "$W/out3" -- --resume
-ff_wait 120 || not_ok "the rejoined job did not end within 120 s"
-for p in 9999 10000 10001; do
-  [ "${RC[$p]}" = 0 ] && ok "rejoin: party $p succeeded" || not_ok "rejoin: party $p exit ${RC[$p]}: $(tail -3 "$W/rejoin.$p.log")"
-done
-ff_same_model "$W/ref" "$W/out3" && ok "rejoin through the Exchange: the model equals the uninterrupted run's" \
-  || not_ok "rejoin: models differ"
+ff_rejoin "$W/rejoin.yaml" "$W/out3" "$W/ref"
 finish

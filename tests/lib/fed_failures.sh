@@ -115,3 +115,65 @@ ff_kill_all() {
 }
 
 ff_reset() { FF_PID=(); RC=(); END=(); }
+
+# ff_others_failed NAME PATTERN MAXSECS [FROM]: the guest and the arbiter of run NAME exited 5, say
+# PATTERN (grep basic regex) and ended at most MAXSECS after FROM (an ff_now stamp; default: when
+# the host ended).
+ff_others_failed() {
+  local name="$1" pattern="$2" max="$3" from="${4:-${END[10000]:-0}}" p d
+  for p in 9999 10001; do
+    [ "${RC[$p]:-}" = 5 ] && ok "$name: party $p exits 5 (another party failed)" \
+      || not_ok "$name: party $p exit ${RC[$p]:-?}: $(tail -3 "$FF_W/$name.$p.log")"
+    grep -q -- "$pattern" "$FF_W/$name.$p.log" && ok "$name: party $p names the party, its step and the reason" \
+      || not_ok "$name: party $p does not say '$pattern': $(tail -2 "$FF_W/$name.$p.log")"
+    d=$(ff_secs "$from" "${END[$p]:-0}")
+    ff_le "$d" "$max" && ok "$name: party $p ended ${d} s after the cause" || not_ok "$name: party $p ended ${d} s after the cause"
+  done
+}
+
+# ff_all_succeeded NAME: every party of run NAME exited 0.
+ff_all_succeeded() {
+  local p
+  for p in 9999 10000 10001; do
+    [ "${RC[$p]:-}" = 0 ] && ok "$1: party $p succeeded" || not_ok "$1: party $p exit ${RC[$p]:-?}: $(tail -3 "$FF_W/$1.$p.log")"
+  done
+}
+
+# ff_sigkill JOB OUT PATTERN MAXSECS: runs the job, kills the host with SIGKILL once the guest
+# finished epoch 3, and checks the others (run name "kill").
+ff_sigkill() {
+  local job="$1" out="$2" pattern="$3" max="$4" p killed
+  ff_reset
+  for p in 9999 10000 10001; do ff_start kill "$job" "$p" "$out"; done
+  ff_wait_log "$out/9999/train.log" "epoch 3/14" 90 || not_ok "training did not reach epoch 3"
+  killed=$(ff_now)
+  kill -9 "${FF_PID[10000]}"
+  ff_wait 30 || not_ok "the parties did not end within 30 s of the kill"
+  ff_others_failed kill "$pattern" "$max" "$killed"
+}
+
+# ff_rejoin JOB OUT REF: the host crashes after epoch 5 (exit 9 at once, no word to anyone) and is
+# started again with --resume while the guest and the arbiter still run; every party succeeds
+# and the model is REF's (run name "rejoin").
+ff_rejoin() {
+  local job="$1" out="$2" ref="$3" host1 i rc
+  ff_reset
+  ff_start rejoin "$job" 9999 "$out"
+  ff_start rejoin "$job" 10001 "$out"
+  ff_start crash "$job" 10000 "$out" FATECTL_TRAIN_CRASH_AFTER=10000:5
+  host1=${FF_PID[10000]}
+  for i in $(seq 1 900); do kill -0 "$host1" 2>/dev/null || break; sleep 0.1; done
+  set +e; wait "$host1"; rc=$?; set -e
+  [ "$rc" = 9 ] && ok "rejoin: the host crashed after epoch 5 (exit 9)" || not_ok "rejoin: host crash: exit $rc"
+  kill -0 "${FF_PID[9999]}" 2>/dev/null && kill -0 "${FF_PID[10001]}" 2>/dev/null \
+    && ok "rejoin: the guest and the arbiter still run" || not_ok "rejoin: guest/arbiter ended with the crash"
+  unset "FF_PID[10000]"
+  ff_start rejoin "$job" 10000 "$out" -- --resume
+  ff_wait 120 || not_ok "rejoin: the job did not end within 120 s"
+  ff_all_succeeded rejoin
+  grep -q "rejoin: party 9999: party 10000 restarted" "$out/9999/train.log" \
+    && ok "rejoin: the guest rolled back when the host came back" || not_ok "rejoin: no rejoin in the guest's train.log"
+  grep -q "resumed after epoch 5" "$out/9999/train.log" && ok "rejoin: every party went back to epoch 5, the last one all had" \
+    || not_ok "rejoin: guest: $(grep -E "resumed|rejoin" "$out/9999/train.log")"
+  ff_same_model "$ref" "$out" && ok "rejoin: the model equals the uninterrupted run's" || not_ok "rejoin: models differ"
+}

@@ -64,6 +64,7 @@ class RunControl {
   void control_loop();
   bool begin_end();  ///< the first caller wins the right to end the process
   [[noreturn]] void end_process(int code);
+  void save_status();  // mu_ held, status_ set
   void record(const std::string& state, const std::string& step, const std::string& reason, int code, long cause);
   void abort_peers(long party, const std::string& step, const std::string& reason);
 
