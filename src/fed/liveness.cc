@@ -22,6 +22,16 @@ void PeerLiveness::attempt_failed(bool reached_first_hop, const std::string& err
   if (!reached_first_hop) first_hop_down_at = now;
   last_reached_first_hop = reached_first_hop;
   last_error = error;
+  if (!reached_first_hop) route_failing_since = Clock::time_point{};  // an outage, not a wrong route
+  else if (route_failing_since == Clock::time_point{}) route_failing_since = now;
+}
+
+void PeerLiveness::route_ok() { route_failing_since = Clock::time_point{}; }
+
+bool PeerLiveness::misrouted(Clock::time_point now, milliseconds connect_timeout, milliseconds peer_dead_timeout) const {
+  if (finished || !ever_heard || route_failing_since == Clock::time_point{}) return false;
+  return now - route_failing_since >= connect_timeout && last_heard > route_failing_since &&
+         now - last_heard < peer_dead_timeout;
 }
 
 PeerLiveness::State PeerLiveness::state(Clock::time_point now, milliseconds peer_dead_timeout) const {

@@ -15,6 +15,9 @@
 //                    attempt during those peerDeadTimeout reached the first hop (an outage restarts
 //                    the count);
 //   - finished       once it said goodbye (never dead).
+// Apart from the verdict: a peer that is alive (heard from after this party's attempts to reach it
+// began failing) while every attempt that reached the first hop has failed for connectTimeout is
+// unreachable by a wrong route (a misrouted Exchange): waiting cannot help, the job fails.
 #include <chrono>
 #include <string>
 
@@ -39,12 +42,21 @@ struct PeerLiveness {
   bool last_reached_first_hop = false;
   std::string last_error;
   Clock::time_point next_report{};
+  /// first attempt that reached the first hop and failed since this party last had a session with
+  /// the peer over its own route (hearing the peer on its connections does not reset it)
+  Clock::time_point route_failing_since{};
 
   /// Bytes or a session from the peer: ends a run of failed attempts.
   void heard(Clock::time_point now);
   /// A failed connection attempt (`reached_first_hop`: see the file comment).
   void attempt_failed(bool reached_first_hop, const std::string& error, Clock::time_point now);
   State state(Clock::time_point now, std::chrono::milliseconds peer_dead_timeout) const;
+  /// A TLS session with the peer over this party's own route: the route works.
+  void route_ok();
+  /// Whether the route to the peer is wrong: it is alive (heard since the failing attempts began and
+  /// within `peer_dead_timeout`) and the attempts that reached the first hop failed for `connect_timeout`.
+  bool misrouted(Clock::time_point now, std::chrono::milliseconds connect_timeout,
+                 std::chrono::milliseconds peer_dead_timeout) const;
   /// How long the current run of failed attempts has lasted (0 when none).
   std::chrono::milliseconds trouble_for(Clock::time_point now) const;
   /// Whether to print a progress line about the current run of failures now: the first once it has

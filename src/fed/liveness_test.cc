@@ -49,6 +49,41 @@ TEST_CASE("an outage of the first hop is ridden out and restarts the count") {
   CHECK(p.state(t0 + 312s, 10s) == State::Outage);
 }
 
+TEST_CASE("alive on its own connections but unreachable past the first hop for connectTimeout: misrouted") {
+  PeerLiveness p;
+  auto t0 = Clock::now();
+  p.heard(t0);
+  p.attempt_failed(true, "TLS handshake: unexpected eof", t0 + 1s);
+  p.heard(t0 + 2s);  // its heartbeats keep arriving on the connections it opens
+  CHECK(p.state(t0 + 2s, 10s) == State::Alive);
+  p.attempt_failed(true, "TLS handshake: unexpected eof", t0 + 3s);
+  CHECK_FALSE(p.misrouted(t0 + 3s, 3s, 10s));
+  p.heard(t0 + 4s);
+  p.attempt_failed(true, "TLS handshake: unexpected eof", t0 + 4500ms);
+  CHECK(p.misrouted(t0 + 4500ms, 3s, 10s));
+  // a session over this party's own route: the route works
+  p.route_ok();
+  CHECK_FALSE(p.misrouted(t0 + 5s, 3s, 10s));
+}
+
+TEST_CASE("not misrouted: silent since the attempts began, an outage of the first hop, or gone quiet") {
+  auto t0 = Clock::now();
+  PeerLiveness dead;  // not heard since the attempts began: the liveness rule decides
+  dead.heard(t0);
+  for (int s = 1; s <= 9; ++s) dead.attempt_failed(true, "closed", t0 + std::chrono::seconds(s));
+  CHECK_FALSE(dead.misrouted(t0 + 9s, 3s, 10s));
+  PeerLiveness outage;  // the first hop down restarts the count
+  outage.heard(t0);
+  outage.attempt_failed(true, "closed", t0 + 1s);
+  outage.attempt_failed(false, "connect: refused", t0 + 2s);
+  outage.heard(t0 + 3s);
+  outage.attempt_failed(true, "closed", t0 + 4s);
+  outage.heard(t0 + 5s);
+  CHECK_FALSE(outage.misrouted(t0 + 5s, 3s, 10s));
+  CHECK(outage.misrouted(t0 + 7s, 3s, 10s));
+  CHECK_FALSE(outage.misrouted(t0 + 15s, 3s, 10s));  // silent for peerDeadTimeout since: not "alive"
+}
+
 TEST_CASE("a party that said goodbye is never dead") {
   PeerLiveness p;
   auto t0 = Clock::now();

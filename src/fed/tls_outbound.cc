@@ -192,6 +192,7 @@ std::pair<SSL*, int> TlsChannel::Impl::open_connection(Outbound& ob) {
         throw ConnFail(to + " answered the hello with frame type " + std::to_string((int)w.type), false);
       std::lock_guard<std::mutex> l(mu);
       heard(ob.peer);
+      if (o.supervise) live[ob.peer].route_ok();
       // A new process of the peer: drop what was meant for its previous one and say hello again, so
       // that it learns where this party's sequence now starts.
       if (learn_session(ob.peer, w.total) && round == 0) {
@@ -406,6 +407,14 @@ std::optional<std::pair<std::string, ErrorKind>> TlsChannel::Impl::after_failure
   }
   const auto pdt = o.transport.peer_dead_timeout;
   const std::string hop = r.via == Route::Via::Exchange ? "the exchange " + r.endpoint.str() : "its host " + r.endpoint.str();
+  if (lv.misrouted(now, o.transport.connect_timeout, pdt)) {
+    std::string why = r.via == Route::Via::Exchange ? "the exchange's route for " + r.sni + " does not lead to it"
+                                                    : "its address " + r.endpoint.str() + " does not lead to it";
+    return std::make_pair(who() + ": cannot reach " + to + " via " + r.str() + " for " +
+                              human_duration(std::chrono::duration_cast<milliseconds>(now - lv.route_failing_since)) +
+                              " although it is alive (its own connections arrive): " + why + " (" + err + ")",
+                          ErrorKind::Unreachable);
+  }
   switch (lv.state(now, pdt)) {
     case PeerLiveness::State::NotUpYet:
       if (now - fail_since > o.transport.connect_timeout) return unreachable();
