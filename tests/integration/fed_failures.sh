@@ -4,6 +4,7 @@
 #   - an error in one party mid-training: every party ends within seconds, the others with exit 5
 #     and "party 10000 failed at epoch 3, batch 2: <reason>"; `fatectl job status` shows it;
 #   - --retry on every party: the job ends with the uninterrupted run's model;
+#   - a party stopped with SIGTERM (a deleted pod): it tells the others, which exit 5 at once;
 #   - a party killed with SIGKILL: the others report it within peerDeadTimeout (+ one attempt);
 #     --retry, with the killed party's newest checkpoint unreadable: it says so, every party starts
 #     from its last good one, and the model is the uninterrupted run's;
@@ -58,6 +59,17 @@ ff_same_model "$W/ref" "$W/out1" && ok "retry: the model equals the uninterrupte
 expect_rc 0 "job status after the retry" -- "$FATECTL" job status "$W/out1"
 [ "$(grep -Ec "^[0-9]+ +[a-z]+ +succeeded .* 2 " <<<"$OUT")" = 3 ] && ok "job status: every party succeeded (attempt 2)" \
   || not_ok "job status after retry: $OUT"
+
+# 2b. SIGTERM of one party (a pod deleted, Ctrl-C): from its signal handler, it tells the others.
+ff_reset
+for p in 9999 10000 10001; do ff_start term "$W/job.yaml" "$p" "$W/outt"; done
+ff_wait_log "$W/outt/9999/train.log" "epoch 3/14" 90 || not_ok "training did not reach epoch 3"
+kill -TERM "${FF_PID[10000]}"
+ff_wait 30 || not_ok "the parties did not end within 30 s of the SIGTERM"
+[ "${RC[10000]}" = 143 ] && ok "SIGTERM: the host exits 143" || not_ok "SIGTERM: host exit ${RC[10000]}: $(tail -2 "$W/term.10000.log")"
+ff_others_failed term "error: party 10000 failed at epoch [0-9]*\(, batch [0-9]\)\?: stopped by SIGTERM" 5
+expect_rc 0 "job status after a SIGTERM" -- "$FATECTL" job status "$W/outt"
+grep -Eq "^10000 +host +failed .* stopped by SIGTERM" <<<"$OUT" && ok "job status: the host was stopped by SIGTERM" || not_ok "job status: $OUT"
 
 # 3. SIGKILL of one party: no word from it; the others report it within peerDeadTimeout.
 ff_sigkill "$W/job.yaml" "$W/out2" \
