@@ -117,17 +117,34 @@ long Party::checkpoint_epochs() {
     }
   }
   std::sort(have.rbegin(), have.rend());
+  // The parties go back to the smallest count reported, which may be up to two epochs below this
+  // party's: a count is reported only when it and the (kept) ones up to two below it can be read.
+  std::vector<long> bad;
   for (long k : have) {
     try {
       load_checkpoint(k);
-      return k;
     } catch (const Error& e) {
+      bad.push_back(k);
       log(std::string("checkpoint unusable: ") + e.what());
       log::warn("party {}: {}; {}", self, e.what(),
                 k == have.back() ? "no older checkpoint: this party reports none (the parties start from scratch)"
                                  : "trying the one before it");
     }
   }
+  auto is_bad = [&](long k) { return std::find(bad.begin(), bad.end(), k) != bad.end(); };
+  for (long k : have) {
+    if (is_bad(k)) continue;
+    if (is_bad(k - 1) || is_bad(k - 2)) {
+      long b = is_bad(k - 1) ? k - 1 : k - 2;
+      std::string line = "checkpoint/epoch-" + std::to_string(k) + ".yaml is readable but the parties may go back to epoch " +
+                         std::to_string(b) + ", whose checkpoint is not: reporting an older one";
+      log(line);
+      log::warn("party {}: {}", self, line);
+      continue;
+    }
+    return k;
+  }
+  if (!bad.empty()) log::warn("party {}: no usable checkpoint: this party reports none (the parties start from scratch)", self);
   return 0;
 }
 

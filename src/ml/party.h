@@ -29,8 +29,9 @@ class Party {
   void log(const std::string& line);
   double elapsed() const;
 
-  /// The newest readable checkpoint's epoch count (0 when none): a checkpoint that cannot be read
-  /// is reported (train.log and a warning) and the one before it is tried.
+  /// The newest usable checkpoint's epoch count (0 when none): a checkpoint that cannot be read is
+  /// reported (train.log and a warning) and older ones are tried; one is usable when it and the kept
+  /// ones up to two epochs below it (where the others may take the job back to) can be read.
   long checkpoint_epochs();
   /// The checkpoint written after `epochs` epochs (throws Failed when it is missing or unreadable).
   YAML::Node load_checkpoint(long epochs) const;

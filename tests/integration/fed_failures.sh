@@ -6,8 +6,9 @@
 #   - --retry on every party: the job ends with the uninterrupted run's model;
 #   - a party stopped with SIGTERM (a deleted pod): it tells the others, which exit 5 at once;
 #   - a party killed with SIGKILL: the others report it within peerDeadTimeout (+ one attempt);
-#     --retry, with the killed party's newest checkpoint unreadable: it says so, every party starts
-#     from its last good one, and the model is the uninterrupted run's;
+#     --retry with damaged checkpoints (the guest's newest unreadable, the one before the host's
+#     newest unreadable): each says so, every party starts from the last epoch all can load, and
+#     the model is the uninterrupted run's;
 #   - a party that crashes and is started again with --resume while the others run rejoins them,
 #     and the model is the uninterrupted run's.
 set -euo pipefail
@@ -77,18 +78,28 @@ ff_sigkill "$W/job.yaml" "$W/out2" \
 expect_rc 0 "job status after a SIGKILL" -- "$FATECTL" job status "$W/out2"
 grep -Eq "^10000 +host +running\? .*is gone" <<<"$OUT" && ok "job status: the killed host's process is gone" || not_ok "job status: $OUT"
 
-# 3b. Retry after the SIGKILL, with the host's newest checkpoint unreadable: the host says so and
-# reports the one before it, and every party starts from there.
-NEWEST=$(ls "$W/out2/10000/checkpoint" | sed -n 's/^epoch-\([0-9]*\)\.yaml$/\1/p' | sort -n | tail -1)
-echo '{"epochs": 3, "weights": [0.1, ' > "$W/out2/10000/checkpoint/epoch-$NEWEST.yaml"
+# 3b. Retry after the SIGKILL with damaged checkpoints: the guest's newest is unreadable (it reports
+# the one before it), and the host's newest is readable but the one before it is not (the others may
+# go back there, so it reports the one below). Every party says what it found, starts from the
+# epoch they all can load, and the model is the uninterrupted run's.
+newest() { ls "$1/checkpoint" | sed -n 's/^epoch-\([0-9]*\)\.yaml$/\1/p' | sort -n | tail -1; }
+NEWEST=$(newest "$W/out2/10000"); NEWEST_G=$(newest "$W/out2/9999")
+echo '{"epochs": 3, "weights": [0.1, ' > "$W/out2/10000/checkpoint/epoch-$((NEWEST - 1)).yaml"
+echo '{"epochs": 3, "weights": [0.1, ' > "$W/out2/9999/checkpoint/epoch-$NEWEST_G.yaml"
 ff_reset
 for p in 9999 10000 10001; do ff_start retry2 "$W/job.yaml" "$p" "$W/out2" -- --retry; done
 ff_wait 120 || not_ok "the retried job did not end within 120 s"
 ff_all_succeeded retry2
-grep -q "epoch-$NEWEST.yaml: checkpoint unreadable" "$W/retry2.10000.log" && ok "the unreadable checkpoint is reported" \
-  || not_ok "no report of the unreadable checkpoint: $(head -5 "$W/retry2.10000.log")"
-grep -q "resumed after epoch $((NEWEST - 1))" "$W/out2/9999/train.log" \
-  && ok "every party went back to epoch $((NEWEST - 1)), the host's last good checkpoint" || not_ok "guest: $(grep resumed "$W/out2/9999/train.log")"
+grep -q "epoch-$NEWEST_G.yaml: checkpoint unreadable" "$W/retry2.9999.log" && ok "the guest reports its unreadable newest checkpoint" \
+  || not_ok "no report of the guest's unreadable checkpoint: $(head -5 "$W/retry2.9999.log")"
+grep -q "epoch-$((NEWEST - 1)).yaml: checkpoint unreadable" "$W/retry2.10000.log" \
+  && grep -q "checkpoint/epoch-$NEWEST.yaml is readable but the parties may go back to epoch $((NEWEST - 1)), whose checkpoint is not" "$W/retry2.10000.log" \
+  && ok "the host reports its unreadable checkpoint and why it reports an older one" \
+  || not_ok "host's checkpoint report: $(head -5 "$W/retry2.10000.log")"
+if [ "$NEWEST" -gt 2 ]; then
+  grep -q "resumed after epoch $((NEWEST - 2))" "$W/out2/9999/train.log" \
+    && ok "every party went back to epoch $((NEWEST - 2)), the host's last usable checkpoint" || not_ok "guest: $(grep resumed "$W/out2/9999/train.log")"
+fi
 ff_same_model "$W/ref" "$W/out2" && ok "retry after SIGKILL: the model equals the uninterrupted run's" || not_ok "retry2: models differ"
 
 # 4. Rejoin: the host crashes after epoch 5 and is started again with --resume while the guest
