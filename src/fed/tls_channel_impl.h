@@ -81,6 +81,7 @@ struct TlsChannel::Impl {
   std::set<long> told_us;          ///< peers that sent us an abort: they know, no need to relay it back
   bool event_pending = false;      ///< on_event is due (called without the lock)
   bool aborted = false;            ///< abort() ran: close() neither flushes nor says goodbye
+  bool relaying = false;           ///< the abort is another party's: one attempt per peer (it may be gone)
   std::map<std::string, Clock::time_point> outage_reported;  ///< last progress line per unreachable first hop
 
   std::string who() const { return "party " + std::to_string(o.self); }

@@ -510,6 +510,15 @@ void TlsChannel::Impl::sender_thread(Outbound& ob) {
       std::optional<std::pair<std::string, ErrorKind>> give_up;
       {
         std::unique_lock<std::mutex> l(mu);
+        if (relaying && !ob.control.empty()) {
+          // Passing another party's abort on: a peer that cannot be reached has likely ended with it
+          // (the failing party told it too); waiting for it would only delay this party's exit.
+          log::debug("{}: {} did not take the relayed abort ({})", who(), to, f.what());
+          ob.control.clear();
+          ob.farewell_done = true;
+          cv.notify_all();
+          continue;
+        }
         if (f.fatal) {
           give_up = std::make_pair(std::string(f.what()), f.kind);
           log::error("{}: {}", who(), give_up->first);

@@ -177,6 +177,7 @@ void TlsChannel::abort(const PeerFailure& f, milliseconds wait) {
   {
     std::lock_guard<std::mutex> l(m.mu);
     m.aborted = true;
+    m.relaying = f.party != m.o.self;
     for (long p : m.o.parties)
       if (p != m.o.self && p != f.party && !m.live[p].finished && !m.told_us.count(p)) to.push_back(p);
   }
