@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "fatectl/core/duration.h"
 #include "exchange_flags.h"
 #include "fatectl/core/error.h"
 #include "fatectl/core/log.h"
@@ -37,24 +38,11 @@ struct OpsFlags {
 };
 
 std::chrono::seconds parse_duration(const std::string& s, const std::string& flag) {
-  if (s.empty()) throw invalid(flag + ": empty duration");
-  long total = 0, cur = 0;
-  bool digits = false;
-  for (char ch : s) {
-    if (std::isdigit(static_cast<unsigned char>(ch))) {
-      cur = cur * 10 + (ch - '0');
-      digits = true;
-      continue;
-    }
-    if (!digits) throw invalid(flag + ": '" + s + "' is not a duration (examples: 90s, 10m, 1h30m)");
-    long mul = ch == 's' ? 1 : ch == 'm' ? 60 : ch == 'h' ? 3600 : -1;
-    if (mul < 0) throw invalid(flag + ": '" + s + "' is not a duration (examples: 90s, 10m, 1h30m)");
-    total += cur * mul;
-    cur = 0;
-    digits = false;
+  try {
+    return std::chrono::duration_cast<std::chrono::seconds>(fatectl::parse_duration(s));
+  } catch (const Error& e) {
+    throw invalid(flag + ": " + e.what());
   }
-  if (digits) total += cur;  // bare number = seconds
-  return std::chrono::seconds(total);
 }
 
 // The command's one deadline: --timeout from now bounds every request, retry and wait of the

@@ -28,6 +28,11 @@ void add_secret(std::string_view secret) {
   secrets().emplace_back(secret);
 }
 
+void clear_secrets() {
+  std::lock_guard<std::mutex> l(mu);
+  secrets().clear();
+}
+
 std::string redact(std::string_view text) {
   std::string out(text);
   std::lock_guard<std::mutex> l(mu);

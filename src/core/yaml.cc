@@ -1,9 +1,11 @@
 #include "fatectl/core/yaml.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <regex>
 #include <sstream>
 
 namespace fatectl::yaml {
@@ -19,11 +21,55 @@ bool matches_int(std::string_view t) {
   return true;
 }
 
+bool digit(char c) { return c >= '0' && c <= '9'; }
+
+// Hand-written scanners (linear, no recursion) for the number forms below; a regex matcher recurses
+// once per character and overflows the stack on long scalars.
+size_t digits(std::string_view t, size_t i) {
+  while (i < t.size() && digit(t[i])) ++i;
+  return i;
+}
+
+// [eE][-+]?[0-9]+ at i, or nothing; returns the end (i when there is no exponent, npos if bad).
+size_t exponent(std::string_view t, size_t i) {
+  if (i == t.size() || (t[i] != 'e' && t[i] != 'E')) return i;
+  size_t j = i + 1;
+  if (j < t.size() && (t[j] == '-' || t[j] == '+')) ++j;
+  size_t k = digits(t, j);
+  return k == j ? std::string_view::npos : k;
+}
+
+// YAML 1.2 core schema float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?, .inf, .nan
 bool matches_float(std::string_view t) {
-  static const std::regex re(R"(^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$)");
-  static const std::regex special(R"(^[-+]?\.(inf|Inf|INF)$|^\.(nan|NaN|NAN)$)");
-  std::string s(t);
-  return std::regex_match(s, re) || std::regex_match(s, special);
+  size_t i = (t.size() && (t[0] == '-' || t[0] == '+')) ? 1 : 0;
+  std::string_view rest = t.substr(i);
+  if (rest == ".inf" || rest == ".Inf" || rest == ".INF") return true;
+  if (rest == ".nan" || rest == ".NaN" || rest == ".NAN") return i == 0;
+  if (i < t.size() && t[i] == '.') {
+    size_t j = digits(t, i + 1);
+    if (j == i + 1) return false;
+    i = j;
+  } else {
+    size_t j = digits(t, i);
+    if (j == i) return false;
+    i = j;
+    if (i < t.size() && t[i] == '.') i = digits(t, i + 1);
+  }
+  return exponent(t, i) == t.size();
+}
+
+// JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?
+bool matches_json_number(std::string_view t) {
+  size_t i = (t.size() && t[0] == '-') ? 1 : 0;
+  if (i == t.size() || !digit(t[i])) return false;
+  if (t[i] == '0') ++i;
+  else i = digits(t, i);
+  if (i < t.size() && t[i] == '.') {
+    size_t j = digits(t, i + 1);
+    if (j == i + 1) return false;
+    i = j;
+  }
+  return exponent(t, i) == t.size();
 }
 
 // Plain scalars that YAML 1.1 readers (go-yaml v2, used by Kubernetes tooling) take as bools.
@@ -54,22 +100,22 @@ bool plain_safe(std::string_view s) {
 
 std::string double_quoted(std::string_view s) { return json_quote(s); }
 
+// A YAML number as a JSON number, in time linear in its length.
 std::string json_number(std::string_view t, ScalarType type) {
-  std::string s(t);
-  if (!s.empty() && s[0] == '+') s.erase(0, 1);
+  if (!t.empty() && t[0] == '+') t.remove_prefix(1);
   if (type == ScalarType::Int) {
-    size_t i = (s[0] == '-') ? 1 : 0;
-    while (i + 1 < s.size() && s[i] == '0') s.erase(i, 1);
-    return s;
+    size_t sign = (!t.empty() && t[0] == '-') ? 1 : 0;
+    size_t z = sign;
+    while (z + 1 < t.size() && t[z] == '0') ++z;  // leading zeros go, the last digit stays
+    return std::string(t.substr(0, sign)) + std::string(t.substr(z));
   }
-  if (s.find("inf") != std::string::npos || s.find("Inf") != std::string::npos ||
-      s.find("INF") != std::string::npos || s.find("nan") != std::string::npos ||
-      s.find("NaN") != std::string::npos || s.find("NAN") != std::string::npos)
+  if (t.find("inf") != std::string::npos || t.find("Inf") != std::string::npos ||
+      t.find("INF") != std::string::npos || t.find("nan") != std::string::npos ||
+      t.find("NaN") != std::string::npos || t.find("NAN") != std::string::npos)
     return "null";
-  static const std::regex json_re(R"(^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$)");
-  if (std::regex_match(s, json_re)) return s;
+  if (matches_json_number(t)) return std::string(t);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", std::strtod(s.c_str(), nullptr));
+  std::snprintf(buf, sizeof buf, "%.17g", std::strtod(std::string(t).c_str(), nullptr));
   return buf;
 }
 
@@ -259,9 +305,32 @@ void set_str(YAML::Node n) {
   if (n.IsScalar()) n.SetTag("!");
 }
 
+std::string one_line(std::string_view text, size_t max) {
+  std::string m(text.substr(0, max));
+  for (char& c : m)
+    if (c == '\n' || c == '\r') c = ' ';
+  if (text.size() > max) m.replace(m.size() - 3, 3, "...");
+  return m;
+}
+
+void rethrow_at_edge(const std::string& file, ErrorKind kind) {
+  try {
+    throw;
+  } catch (const YAML::Exception& e) {
+    Location l{file, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
+    throw Error(kind, l.str() + ": " + one_line(e.msg, 200));
+  } catch (const std::length_error& e) {
+    throw Error(kind, file + ": input too large (" + one_line(e.what(), 200) + ")");
+  } catch (const std::out_of_range& e) {
+    throw Error(kind, file + ": a value is out of range (" + one_line(e.what(), 200) + ")");
+  } catch (const std::invalid_argument& e) {
+    throw Error(kind, file + ": a value is not valid (" + one_line(e.what(), 200) + ")");
+  }
+}
+
 static Error parse_error(const YAML::Exception& e, const std::string& name) {
   Location l{name, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
-  return invalid_at(l, "", e.msg);
+  return invalid_at(l, "", one_line(e.msg, 200));
 }
 
 YAML::Node parse(std::string_view text, const std::string& name) {
@@ -269,11 +338,86 @@ YAML::Node parse(std::string_view text, const std::string& name) {
     return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     throw parse_error(e, name);
+  } catch (...) {
+    rethrow_at_edge(name);
   }
+}
+
+namespace {
+
+/// Passes events through to another handler, remembering where the last document started.
+class ProgressHandler : public YAML::EventHandler {
+ public:
+  explicit ProgressHandler(YAML::EventHandler& inner) : inner_(inner) {}
+  YAML::Mark doc_start;
+  bool started = false;
+  void OnDocumentStart(const YAML::Mark& m) override {
+    doc_start = m;
+    started = true;
+    inner_.OnDocumentStart(m);
+  }
+  void OnDocumentEnd() override { inner_.OnDocumentEnd(); }
+  void OnNull(const YAML::Mark& m, YAML::anchor_t a) override { inner_.OnNull(m, a); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t a) override { inner_.OnAlias(m, a); }
+  void OnScalar(const YAML::Mark& m, const std::string& t, YAML::anchor_t a, const std::string& v) override {
+    inner_.OnScalar(m, t, a, v);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string& t, YAML::anchor_t a, YAML::EmitterStyle::value s) override {
+    inner_.OnSequenceStart(m, t, a, s);
+  }
+  void OnSequenceEnd() override { inner_.OnSequenceEnd(); }
+  void OnMapStart(const YAML::Mark& m, const std::string& t, YAML::anchor_t a, YAML::EmitterStyle::value s) override {
+    inner_.OnMapStart(m, t, a, s);
+  }
+  void OnMapEnd() override { inner_.OnMapEnd(); }
+
+ private:
+  YAML::EventHandler& inner_;
+};
+
+/// Discards events.
+struct NullHandler : YAML::EventHandler {
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+}  // namespace
+
+int for_each_document(std::string_view text, YAML::EventHandler& handler) {
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  ProgressHandler h(handler);
+  int docs = 0;
+  bool have_last = false;
+  int last_pos = 0;
+  while (parser.HandleNextDocument(h)) {
+    // yaml-cpp's parser does not advance past a flow indicator outside a flow collection
+    // (a lone ',' or ']'): the same document would start at the same place forever.
+    if (h.started && have_last && h.doc_start.pos == last_pos) {
+      std::string c = h.doc_start.pos >= 0 && static_cast<size_t>(h.doc_start.pos) < text.size()
+                          ? std::string(1, text[static_cast<size_t>(h.doc_start.pos)])
+                          : std::string("?");
+      throw YAML::ParserException(h.doc_start, "unexpected '" + c + "' outside a flow collection ([...] or {...})");
+    }
+    have_last = h.started;
+    last_pos = h.doc_start.pos;
+    h.started = false;
+    ++docs;
+  }
+  return docs;
 }
 
 std::vector<YAML::Node> parse_all(std::string_view text, const std::string& name) {
   try {
+    NullHandler none;
+    for_each_document(text, none);  // refuses what would make LoadAll loop forever
     return YAML::LoadAll(std::string(text));
   } catch (const YAML::Exception& e) {
     throw parse_error(e, name);
@@ -281,15 +425,26 @@ std::vector<YAML::Node> parse_all(std::string_view text, const std::string& name
 }
 
 std::string read_file(const std::string& path) {
-  std::ostringstream ss;
-  if (path == "-") {
-    ss << std::cin.rdbuf();
-    return ss.str();
+  std::ifstream f;
+  std::istream* in = &std::cin;
+  if (path != "-") {
+    f.open(path, std::ios::binary);
+    if (!f) throw invalid(path + ": cannot read file");
+    in = &f;
   }
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw invalid(path + ": cannot read file");
-  ss << f.rdbuf();
-  return ss.str();
+  // Read at most kMaxInputBytes + 1: a larger file (or an endless stream) is refused, never
+  // held in memory whole.
+  std::string out;
+  char buf[65536];
+  while (*in) {
+    in->read(buf, sizeof buf);
+    out.append(buf, static_cast<size_t>(in->gcount()));
+    if (out.size() > kMaxInputBytes)
+      throw invalid((path == "-" ? std::string("<stdin>") : path) + ": larger than " + std::to_string(kMaxInputBytes >> 20) +
+                    " MiB, the largest input file fatectl reads (see docs/limits.md)");
+  }
+  if (in->bad()) throw invalid(path + ": cannot read file");
+  return out;
 }
 
 YAML::Node load_file(const std::string& path) { return parse(read_file(path), path); }
@@ -320,6 +475,15 @@ std::string json_quote(std::string_view s) {
     }
   }
   return o + "\"";
+}
+
+std::string quote_excerpt(std::string_view s, size_t max) {
+  if (s.size() <= max) return json_quote(s);
+  size_t cut = max > 3 ? max - 3 : max;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8 characters
+  std::string q = json_quote(s.substr(0, cut));
+  q.insert(q.size() - 1, "...");
+  return q;
 }
 
 std::string to_yaml(const YAML::Node& n) {

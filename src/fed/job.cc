@@ -89,6 +89,8 @@ struct Reader {
 
 bool is_any_address(const std::string& h) { return h == "0.0.0.0" || h == "::" || h == "*"; }
 
+Job read_job(const YAML::Node& doc, const std::string& file);
+
 }  // namespace
 
 const char* role_name(Role r) {
@@ -161,21 +163,6 @@ std::uint64_t parse_size(const std::string& s) {
   return v * mul;
 }
 
-std::chrono::milliseconds parse_duration(const std::string& s) {
-  using namespace std::chrono;
-  size_t i = 0;
-  while (i < s.size() && std::isdigit((unsigned char)s[i])) ++i;
-  if (i == 0 || i > 12) throw invalid("'" + s + "' is not a duration (e.g. 72h, 30m, 10s, 500ms)");
-  long long v = std::stoll(s.substr(0, i));
-  std::string unit = s.substr(i);
-  if (unit.empty() || unit == "s") return seconds(v);
-  if (unit == "ms") return milliseconds(v);
-  if (unit == "m") return minutes(v);
-  if (unit == "h") return hours(v);
-  if (unit == "d") return hours(24 * v);
-  throw invalid("'" + s + "': unknown duration unit '" + unit + "' (use ms, s, m, h or d)");
-}
-
 std::string format_duration(std::chrono::milliseconds d) {
   long long ms = d.count();
   if (ms % 3600000 == 0) return std::to_string(ms / 3600000) + "h";
@@ -229,6 +216,11 @@ Route Job::route_to(long id) const {
 }
 
 Job parse_job(const YAML::Node& doc, const std::string& file) {
+  return yaml::at_edge(file, [&] { return read_job(doc, file); });
+}
+
+namespace {
+Job read_job(const YAML::Node& doc, const std::string& file) {
   Reader rd{file};
   Job job;
   job.file = file;
@@ -386,13 +378,14 @@ Job parse_job(const YAML::Node& doc, const std::string& file) {
                    std::string("transport.") + (t["heartbeatInterval"] ? "heartbeatInterval" : "peerDeadTimeout"),
                    "heartbeatInterval (" + format_duration(s.heartbeat_interval) + ") must be at most a third of peerDeadTimeout (" +
                        format_duration(s.peer_dead_timeout) + ")");
-    if (s.chunk_bytes + 4096 > s.max_frame_bytes)
+    if (s.chunk_bytes > s.max_frame_bytes - 4096)  // maxFrameBytes ≥ 4096: no wrap
       throw rd.bad(t, "transport.chunkBytes", "must be at least 4 KiB below maxFrameBytes (" + std::to_string(s.max_frame_bytes) + ")");
     if (s.window_bytes < s.chunk_bytes)
       throw rd.bad(t, "transport.windowBytes", "must be at least chunkBytes (" + std::to_string(s.chunk_bytes) + ")");
   }
   return job;
 }
+}  // namespace
 
 Job load_job(const std::string& path) { return parse_job(yaml::load_file(path), path); }
 

@@ -134,6 +134,10 @@ std::string PublicKey::serialize() const {
 }
 
 PublicKey PublicKey::parse(std::string_view text, const std::string& source) {
+  return yaml::at_edge(source, [&] { return parse_public(text, source); });
+}
+
+PublicKey PublicKey::parse_public(std::string_view text, const std::string& source) {
   Doc d = parse_doc(text, source, kPublicKind, {"kind", "version", "bits", "fingerprint", "n", "h_s"});
   std::shared_ptr<PublicKeyData> data;
   public_from_doc(d, data);
@@ -154,6 +158,10 @@ std::string PrivateKey::serialize() const {
 }
 
 PrivateKey PrivateKey::parse(std::string_view text, const std::string& source) {
+  return yaml::at_edge(source, [&] { return parse_private(text, source); });
+}
+
+PrivateKey PrivateKey::parse_private(std::string_view text, const std::string& source) {
   Doc d = parse_doc(text, source, kPrivateKind, {"kind", "version", "bits", "fingerprint", "n", "h_s", "p", "q"});
   std::shared_ptr<PublicKeyData> data;
   public_from_doc(d, data);
@@ -161,8 +169,18 @@ PrivateKey PrivateKey::parse(std::string_view text, const std::string& source) {
   BigInt n;
   mpz_mul(n.get(), p.get(), q.get());
   if (!(n == data->n)) throw d.err(d.root["p"], "p", "p·q does not equal n");
-  if (p == q || mpz_probab_prime_p(p.get(), 25) == 0 || mpz_probab_prime_p(q.get(), 25) == 0)
-    throw d.err(d.root["p"], "p", "p and q must be distinct primes");
+  // Balanced primes: a small factor makes n easy to factor (trial division, ECM), whatever its
+  // size. fatectl's keys have two primes of exactly bits/2 bits; allow a little slack for keys
+  // made elsewhere. Checked before the (expensive) primality tests.
+  const size_t half = data->bits / 2, slack = 32;
+  for (const auto& [key, v] : {std::pair<const char*, const BigInt*>{"p", &p}, {"q", &q}})
+    if (v->bits() + slack < half)
+      throw d.err(d.root[key], key,
+                  std::string("is a ") + std::to_string(v->bits()) + "-bit factor; the primes of a " + std::to_string(data->bits) +
+                      "-bit key have about " + std::to_string(half) + " bits each (a small factor makes n easy to factor)");
+  if (p == q) throw d.err(d.root["q"], "q", "equals p; p and q must be distinct primes");
+  if (mpz_probab_prime_p(p.get(), 25) == 0) throw d.err(d.root["p"], "p", "is not a prime");
+  if (mpz_probab_prime_p(q.get(), 25) == 0) throw d.err(d.root["q"], "q", "is not a prime");
   PrivateKey sk;
   sk.pub_.d_ = data;
   sk.pub_.set_obfuscation(Obfuscation::FixedBase, 0);

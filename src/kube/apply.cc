@@ -187,7 +187,8 @@ std::vector<YAML::Node> apply_all(Client& c, const std::vector<Manifest>& manife
   std::mutex cb_mu;
   // Resolve discovery for every kind up front (serially): one request per group-version.
   for (const auto& m : manifests) c.resource_for(s(m.node["apiVersion"]), s(m.node["kind"]));
-  for (const auto& [stage, idx] : stages) {
+  for (const auto& stage_items : stages) {
+    const auto& idx = stage_items.second;  // a plain reference: lambdas may capture it (clang 14)
     std::atomic<size_t> next{0};
     std::exception_ptr first_error;
     std::mutex err_mu;

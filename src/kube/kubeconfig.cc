@@ -79,12 +79,17 @@ void collect(const YAML::Node& root, const char* list, const char* inner, const 
     Location at = yaml::where(l, file);
     throw invalid_at(at, list, "must be a list");
   }
-  for (const auto& e : l) {
+  for (size_t i = 0; i < l.size(); ++i) {
+    YAML::Node e = l[i];
+    std::string key = std::string(list) + "[" + std::to_string(i) + "]";
+    if (!e.IsMap()) throw invalid_at(yaml::where(e, file), key, std::string("expected a mapping with name and ") + inner);
     std::string name = scalar(e, "name");
-    if (name.empty()) throw invalid_at(yaml::where(e, file), std::string(list) + "[].name", "missing name");
+    if (name.empty()) throw invalid_at(yaml::where(e, file), key + ".name", "missing name");
     if (out.count(name)) continue;  // first file wins
     YAML::Node body = e[inner];
-    out[name] = Entry{body ? body : YAML::Node(YAML::NodeType::Map), file};
+    if (body && !body.IsNull() && !body.IsMap())
+      throw invalid_at(yaml::where(body, file), key + "." + inner, "expected a mapping");
+    out[name] = Entry{body && !body.IsNull() ? body : YAML::Node(YAML::NodeType::Map), file};
   }
 }
 
@@ -113,10 +118,12 @@ Config resolve_config(const std::vector<std::pair<std::string, std::string>>& fi
     sources += (sources.empty() ? "" : ":") + path;
     if (!root || root.IsNull()) continue;
     if (!root.IsMap()) throw invalid(path + ": not a kubeconfig (expected a mapping)");
-    collect(root, "clusters", "cluster", path, clusters);
-    collect(root, "users", "user", path, users);
-    collect(root, "contexts", "context", path, contexts);
-    if (current.empty()) current = scalar(root, "current-context");
+    yaml::at_edge(path, [&] {
+      collect(root, "clusters", "cluster", path, clusters);
+      collect(root, "users", "user", path, users);
+      collect(root, "contexts", "context", path, contexts);
+      if (current.empty()) current = scalar(root, "current-context");
+    });
   }
   Config c;
   c.source = sources;
@@ -179,7 +186,8 @@ Config resolve_config(const std::vector<std::pair<std::string, std::string>>& fi
     c.username = scalar(u.node, "username");
     c.password = scalar(u.node, "password");
     if (u.node["auth-provider"] && !u.node["auth-provider"].IsNull())
-      throw invalid(where_u + ": field 'auth-provider' (" + scalar(u.node["auth-provider"], "name") +
+      throw invalid(where_u + ": field 'auth-provider' (" +
+                    (u.node["auth-provider"].IsMap() ? scalar(u.node["auth-provider"], "name") : std::string("?")) +
                     ") is the removed legacy mechanism; use an exec credential plugin instead");
     if (YAML::Node e = u.node["exec"]; e && e.IsMap()) {
       ExecPlugin p;
@@ -194,7 +202,10 @@ Config resolve_config(const std::vector<std::pair<std::string, std::string>>& fi
       if (YAML::Node a = e["args"]; a && a.IsSequence())
         for (const auto& x : a) p.args.push_back(x.Scalar());
       if (YAML::Node ev = e["env"]; ev && ev.IsSequence())
-        for (const auto& x : ev) p.env.emplace_back(scalar(x, "name"), scalar(x, "value"));
+        for (const auto& x : ev) {
+          if (!x.IsMap()) throw invalid(where_u + ": field 'exec.env': expected a list of {name, value}");
+          p.env.emplace_back(scalar(x, "name"), scalar(x, "value"));
+        }
       c.exec = p;
     }
   }
@@ -263,6 +274,8 @@ Config load_config(const LoadOptions& opts) {
 
 // ---- exec credential plugins ------------------------------------------------------------
 
+static ExecCredential read_exec_credential(std::string_view text, const std::string& api_version, const std::string& what);
+
 ExecCredential run_exec_plugin(const ExecPlugin& plugin, const std::string& context) {
   std::string what = "exec credential plugin '" + plugin.command + "' (context '" + context + "')";
   std::string cmd = plugin.command;
@@ -319,6 +332,14 @@ ExecCredential run_exec_plugin(const ExecPlugin& plugin, const std::string& cont
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     throw unreachable(what + ": exited with status " +
                       std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)));
+  return parse_exec_credential(text, plugin.api_version, what);
+}
+
+ExecCredential parse_exec_credential(std::string_view text, const std::string& api_version, const std::string& what) {
+  return yaml::at_edge(what, [&] { return read_exec_credential(text, api_version, what); }, ErrorKind::Unreachable);
+}
+
+static ExecCredential read_exec_credential(std::string_view text, const std::string& api_version, const std::string& what) {
   YAML::Node doc;
   try {
     doc = yaml::parse(text, "exec plugin output");
@@ -327,8 +348,9 @@ ExecCredential run_exec_plugin(const ExecPlugin& plugin, const std::string& cont
   }
   if (!doc.IsMap() || !doc["kind"] || doc["kind"].Scalar() != "ExecCredential")
     throw unreachable(what + ": output is not an ExecCredential");
-  if (doc["apiVersion"] && doc["apiVersion"].Scalar() != plugin.api_version)
-    throw unreachable(what + ": returned apiVersion " + doc["apiVersion"].Scalar() + ", expected " + plugin.api_version);
+  if (doc["apiVersion"] && doc["apiVersion"].Scalar() != api_version)
+    throw unreachable(what + ": returned apiVersion " + yaml::quote_excerpt(doc["apiVersion"].Scalar()) + ", expected " +
+                      api_version);
   YAML::Node st = doc["status"];
   ExecCredential cred;
   if (st && st.IsMap()) {
@@ -339,7 +361,7 @@ ExecCredential run_exec_plugin(const ExecPlugin& plugin, const std::string& cont
       try {
         cred.expires = parse_rfc3339(exp);
       } catch (const Error&) {
-        throw unreachable(what + ": status.expirationTimestamp '" + exp + "' is not RFC 3339");
+        throw unreachable(what + ": status.expirationTimestamp " + yaml::quote_excerpt(exp) + " is not RFC 3339");
       }
     }
   }
@@ -364,30 +386,81 @@ ExecCredential CredentialCache::get(const ExecPlugin& plugin, const std::string&
 
 // ---- time and base64 -------------------------------------------------------------------
 
+namespace {
+
+// Days from 1970-01-01 to a proleptic Gregorian date (no normalisation, no time_t, no overflow
+// for years 0-9999).
+long long days_from_civil(long long y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const long long era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<long long>(doe) - 719468;
+}
+
+}  // namespace
+
 std::chrono::system_clock::time_point parse_rfc3339(const std::string& s) {
-  int Y, M, D, h, m;
-  double sec;
-  char rest[64] = {0};
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%lf%63s", &Y, &M, &D, &h, &m, &sec, rest) < 6)
-    throw invalid("not an RFC 3339 time: '" + s + "'");
-  struct tm tm {};
-  tm.tm_year = Y - 1900;
-  tm.tm_mon = M - 1;
-  tm.tm_mday = D;
-  tm.tm_hour = h;
-  tm.tm_min = m;
-  tm.tm_sec = static_cast<int>(sec);
-  time_t t = ::timegm(&tm);
-  std::string z = rest;
-  long offset = 0;
-  if (!z.empty() && (z[0] == '+' || z[0] == '-')) {
-    int oh = 0, om = 0;
-    std::sscanf(z.c_str() + 1, "%2d:%2d", &oh, &om);
-    offset = (oh * 3600L + om * 60L) * (z[0] == '+' ? 1 : -1);
-  } else if (!z.empty() && z != "Z" && z != "z") {
-    throw invalid("not an RFC 3339 time: '" + s + "'");
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), every field range-checked.
+  auto bad = [&] { return invalid("not an RFC 3339 time: '" + s.substr(0, 64) + (s.size() > 64 ? "...'" : "'")); };
+  size_t i = 0;
+  auto num = [&](size_t digits, int lo, int hi) {
+    int v = 0;
+    for (size_t k = 0; k < digits; ++k, ++i) {
+      if (i >= s.size() || s[i] < '0' || s[i] > '9') throw bad();
+      v = v * 10 + (s[i] - '0');
+    }
+    if (v < lo || v > hi) throw bad();
+    return v;
+  };
+  auto lit = [&](const char* chars) {
+    if (i >= s.size() || !std::strchr(chars, s[i]) || s[i] == '\0') throw bad();
+    ++i;
+  };
+  int Y = num(4, 0, 9999);
+  lit("-");
+  int M = num(2, 1, 12);
+  lit("-");
+  int D = num(2, 1, 31);
+  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
+  if (D > mdays[M - 1] || (M == 2 && D == 29 && !leap)) throw bad();
+  lit("Tt");
+  int h = num(2, 0, 23);
+  lit(":");
+  int m = num(2, 0, 59);
+  lit(":");
+  int sec = num(2, 0, 60);  // 60: a leap second, read as the next second
+  if (i < s.size() && s[i] == '.') {
+    size_t start = ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    if (i == start) throw bad();
   }
-  return std::chrono::system_clock::from_time_t(t - offset);
+  long long offset = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    int sign = s[i++] == '+' ? 1 : -1;
+    int oh = num(2, 0, 23);
+    lit(":");
+    int om = num(2, 0, 59);
+    offset = sign * (oh * 3600LL + om * 60LL);
+  } else {
+    throw bad();
+  }
+  if (i != s.size()) throw bad();
+  long long t = days_from_civil(Y, static_cast<unsigned>(M), static_cast<unsigned>(D)) * 86400LL + h * 3600LL +
+                m * 60LL + sec - offset;
+  // system_clock counts nanoseconds in 64 bits (years 1678-2262): a time outside that range
+  // saturates (a credential "valid until 9999" never expires) instead of wrapping around.
+  using namespace std::chrono;
+  using TP = system_clock::time_point;
+  const long long max_s = duration_cast<seconds>(TP::max().time_since_epoch()).count() - 1;
+  const long long min_s = duration_cast<seconds>(TP::min().time_since_epoch()).count() + 1;
+  if (t > max_s) return TP::max();
+  if (t < min_s) return TP::min();
+  return TP(duration_cast<system_clock::duration>(seconds(t)));
 }
 
 std::string format_rfc3339(std::chrono::system_clock::time_point t) {

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <numeric>
 #include <sstream>
 #include <unordered_map>
@@ -57,13 +58,32 @@ Dataset Dataset::select(const std::vector<size_t>& order) const {
 }
 
 Dataset load_csv(const DataSpec& spec) {
+  std::ifstream in(spec.path, std::ios::binary);
+  if (!in) throw invalid(spec.path + ": cannot open data file (check the path in the job file)");
+  return load_csv(spec, in);
+}
+
+Dataset load_csv(const DataSpec& spec, std::istream& in) {
   const std::string& file = spec.path;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw invalid(file + ": cannot open data file (check the path in the job file)");
   std::string line;
   int lineno = 0;
+  // One row at a time, never more than kMaxCsvRowBytes (a file without newlines is refused
+  // at the cap, not read whole).
+  auto next_line = [&]() -> bool {
+    line.clear();
+    std::streambuf* sb = in.rdbuf();
+    for (;;) {
+      int c = sb->sbumpc();
+      if (c == std::char_traits<char>::eof()) return !line.empty();
+      if (c == '\n') return true;
+      if (line.size() >= kMaxCsvRowBytes)
+        throw bad(file, lineno + 1, 0, "", "row is longer than " + std::to_string(kMaxCsvRowBytes >> 20) +
+                                               " MiB (the limit of a CSV row; see docs/limits.md)");
+      line.push_back(static_cast<char>(c));
+    }
+  };
   // Header (skip a UTF-8 byte-order mark).
-  if (!std::getline(in, line)) throw bad(file, 1, 0, "", "empty file: expected a header line such as 'id,y,x0,x1'");
+  if (!next_line()) throw bad(file, 1, 0, "", "empty file: expected a header line such as 'id,y,x0,x1'");
   lineno = 1;
   if (line.size() >= 3 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
   auto header = split_csv_line(line);
@@ -106,7 +126,8 @@ Dataset load_csv(const DataSpec& spec) {
   if (feat_cols.empty()) throw bad(file, 1, 0, "", "no feature columns (only id/label)");
   std::unordered_set<std::string> seen;
   std::vector<double> rowbuf(feat_cols.size());
-  while (std::getline(in, line)) {
+  while (next_line()) {
+    if (lineno == std::numeric_limits<int>::max()) throw bad(file, lineno, 0, "", "too many rows");
     ++lineno;
     if (line.empty() || line == "\r") continue;
     auto cells = split_csv_line(line);

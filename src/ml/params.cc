@@ -1,6 +1,9 @@
 #include "fatectl/ml/params.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
 #include <set>
 #include <vector>
 
@@ -22,15 +25,34 @@ struct Reader {
   Error err(const YAML::Node& n, const std::string& key, const std::string& msg) const {
     return invalid_at(yaml::where(n, file), prefix + key, msg);
   }
+  // Numbers are converted here, range-checked, never with yaml-cpp's as<T>() (whose "bad
+  // conversion" would escape as a library exception on 1e999 or 99999999999999999999).
   double num(const YAML::Node& n, const std::string& key) const {
     auto t = yaml::scalar_type(n);
     if (!n.IsScalar() || (t != yaml::ScalarType::Int && t != yaml::ScalarType::Float))
       throw err(n, key, "expected a number");
-    return n.as<double>();
+    std::string s = n.Scalar();
+    if (!s.empty() && s[0] == '+') s.erase(0, 1);
+    double v = 0;
+    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (r.ec != std::errc() || r.ptr != s.data() + s.size() || !std::isfinite(v))
+      throw err(n, key, "expected a finite number, got " + yaml::quote_excerpt(n.Scalar()));
+    return v;
   }
-  long integer(const YAML::Node& n, const std::string& key) const {
+  long integer(const YAML::Node& n, const std::string& key, long lo = std::numeric_limits<long>::min(),
+               long hi = std::numeric_limits<long>::max()) const {
     if (!n.IsScalar() || yaml::scalar_type(n) != yaml::ScalarType::Int) throw err(n, key, "expected an integer");
-    return n.as<long>();
+    std::string s = n.Scalar();
+    if (!s.empty() && s[0] == '+') s.erase(0, 1);
+    long v = 0;
+    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (r.ec != std::errc() || r.ptr != s.data() + s.size() || v < lo || v > hi)
+      throw err(n, key,
+                (lo == std::numeric_limits<long>::min() && hi == std::numeric_limits<long>::max()
+                     ? std::string("expected an integer that fits in 64 bits")
+                     : "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]") +
+                    ", got " + yaml::quote_excerpt(n.Scalar()));
+    return v;
   }
   bool boolean(const YAML::Node& n, const std::string& key) const {
     if (!n.IsScalar() || yaml::scalar_type(n) != yaml::ScalarType::Bool) throw err(n, key, "expected true or false");
@@ -62,6 +84,8 @@ struct Reader {
   }
 };
 
+LrParams read_params(const YAML::Node& node, const std::string& file);
+
 }  // namespace
 
 const char* to_string(Penalty p) { return p == Penalty::L1 ? "L1" : p == Penalty::L2 ? "L2" : "none"; }
@@ -88,6 +112,11 @@ const char* to_string(InitMethod m) {
 }
 
 LrParams LrParams::parse(const YAML::Node& node, const std::string& file) {
+  return yaml::at_edge(file, [&] { return read_params(node, file); });
+}
+
+namespace {
+LrParams read_params(const YAML::Node& node, const std::string& file) {
   LrParams p;
   if (!node || node.IsNull()) return p;
   Reader r{file, "algorithm.params."};
@@ -109,7 +138,7 @@ LrParams LrParams::parse(const YAML::Node& node, const std::string& file) {
                                                    {"nesterov_momentum_sgd", OptimizerKind::NesterovMomentumSgd}});
     else if (k == "batch_size") p.batch_size = r.integer(v, k);
     else if (k == "shuffle") p.shuffle = r.boolean(v, k);
-    else if (k == "masked_rate") p.masked_rate = r.integer(v, k);
+    else if (k == "masked_rate") p.masked_rate = r.integer(v, k, 0, 1000);
     else if (k == "learning_rate") p.learning_rate = r.num(v, k);
     else if (k == "max_iter") p.max_iter = r.integer(v, k);
     else if (k == "early_stop")
@@ -117,10 +146,10 @@ LrParams LrParams::parse(const YAML::Node& node, const std::string& file) {
                                                 {"weight_diff", EarlyStop::WeightDiff}});
     else if (k == "decay") p.decay = r.num(v, k);
     else if (k == "decay_sqrt") p.decay_sqrt = r.boolean(v, k);
-    else if (k == "floating_point_precision") p.floating_point_precision = static_cast<int>(r.integer(v, k));
+    else if (k == "floating_point_precision") p.floating_point_precision = static_cast<int>(r.integer(v, k, 8, 30));
     else if (k == "mask_gradients") p.mask_gradients = r.boolean(v, k);
     else if (k == "aggregate_iters") p.aggregate_iters = r.integer(v, k);
-    else if (k == "threads") p.threads = static_cast<unsigned>(r.integer(v, k));
+    else if (k == "threads") p.threads = static_cast<unsigned>(r.integer(v, k, 0, 4096));
     else if (k == "id_column" || k == "label_column") {
       if (!v.IsScalar() || v.Scalar().empty()) throw r.err(v, k, "expected a column name");
     } else if (k == "batch_strategy") {
@@ -158,7 +187,7 @@ LrParams LrParams::parse(const YAML::Node& node, const std::string& file) {
         if (kk == "method") {
           if (lower(s.text(vv, kk)) != "paillier") throw s.err(vv, kk, "only 'Paillier' is supported");
         } else if (kk == "key_length") {
-          long bits = s.integer(vv, kk);
+          long bits = s.integer(vv, kk, 0, 1L << 20);
           if (bits < 512 || bits > 8192 || bits % 2) throw s.err(vv, kk, "must be an even number of bits in [512, 8192]");
           p.key_length = static_cast<unsigned>(bits);
         } else if (kk == "allow_insecure_key_size") p.allow_insecure_key_size = s.boolean(vv, kk);
@@ -194,6 +223,7 @@ LrParams LrParams::parse(const YAML::Node& node, const std::string& file) {
   if (!(p.threshold > 0 && p.threshold < 1)) throw r.err(at("predict_param"), "predict_param.threshold", "must be in (0, 1)");
   return p;
 }
+}  // namespace
 
 YAML::Node LrParams::to_yaml() const {
   YAML::Node n;

@@ -36,6 +36,12 @@ WireWriter& WireWriter::u64s(const std::vector<uint64_t>& v) {
 void WireReader::need(size_t n) const {
   if (d_.size() - pos_ < n) throw failed("malformed message '" + what_ + "': truncated");
 }
+void WireReader::need_items(uint64_t count, size_t width) const {
+  // A declared count is checked against the bytes present (count * width could wrap) before
+  // anything is allocated for it.
+  if (count > (d_.size() - pos_) / width) throw failed("malformed message '" + what_ + "': truncated");
+}
+
 uint64_t WireReader::u64() {
   need(8);
   uint64_t v = 0;
@@ -58,14 +64,14 @@ std::string WireReader::str() {
 }
 std::vector<double> WireReader::f64s() {
   uint64_t n = u64();
-  need(n * 8);
+  need_items(n, 8);
   std::vector<double> v(n);
   for (auto& x : v) x = f64();
   return v;
 }
 std::vector<uint64_t> WireReader::u64s() {
   uint64_t n = u64();
-  need(n * 8);
+  need_items(n, 8);
   std::vector<uint64_t> v(n);
   for (auto& x : v) x = u64();
   return v;

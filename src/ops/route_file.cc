@@ -8,7 +8,6 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <regex>
 
 #include "fatectl/core/error.h"
 #include "fatectl/core/yaml.h"
@@ -23,18 +22,47 @@ std::string trim(const std::string& s) {
   return s.substr(a, b - a + 1);
 }
 
+// After a key's colon at `at`: the end of the line, or blanks and the value (one line; `breaks`
+// is the position of the last CR or LF in `b`, or npos).
+bool key_rest(const std::string& b, size_t at, size_t breaks, std::string* rest) {
+  if (at < b.size() && b[at] != ' ' && b[at] != '\t') return false;
+  size_t i = at;
+  while (i < b.size() && (b[i] == ' ' || b[i] == '\t')) ++i;
+  if (breaks != std::string::npos && breaks >= i) return false;
+  if (rest) *rest = b.substr(i);
+  return true;
+}
+
 // "key: rest" at the start of `body` (indentation already removed). Returns the unquoted key
-// and the rest after the colon, or nothing when the line is not a mapping key.
+// and the rest after the colon, or nothing when the line is not a mapping key. A hand-written
+// scanner (linear in the line's length): a "double" or 'single' quoted key, or a plain key that
+// does not start with an indicator and holds no '#', then optional blanks and ':' followed by
+// a blank or the end of the line.
 bool match_key(const std::string& body, std::string* key, std::string* rest) {
-  static const std::regex re(
-      R"re(^(?:"([^"]*)"|'([^']*)'|([^\s#'"\-\[\]{}!&*|>%@`,?][^#]*?))[ \t]*:(?:[ \t]+(.*)|[ \t]*)$)re");
-  std::smatch m;
   std::string b = body;
   if (!b.empty() && b.back() == '\r') b.pop_back();
-  if (!std::regex_match(b, m, re)) return false;
-  if (key) *key = m[1].matched ? m[1].str() : m[2].matched ? m[2].str() : m[3].str();
-  if (rest) *rest = m[4].matched ? m[4].str() : "";
-  return true;
+  if (b.empty()) return false;
+  size_t breaks = b.find_last_of("\r\n");
+  if (b[0] == '"' || b[0] == '\'') {
+    size_t close = b.find(b[0], 1);
+    if (close == std::string::npos) return false;
+    size_t i = close + 1;
+    while (i < b.size() && (b[i] == ' ' || b[i] == '\t')) ++i;
+    if (i == b.size() || b[i] != ':' || !key_rest(b, i + 1, breaks, rest)) return false;
+    if (key) *key = b.substr(1, close - 1);
+    return true;
+  }
+  if (std::string_view(" \t\n\v\f\r#'\"-[]{}!&*|>%@`,?").find(b[0]) != std::string_view::npos) return false;
+  size_t hash = b.find('#', 1);
+  for (size_t c = b.find(':', 1); c != std::string::npos; c = b.find(':', c + 1)) {
+    if (hash < c) return false;  // a plain key holds no '#'
+    if (!key_rest(b, c + 1, breaks, rest)) continue;
+    size_t end = c;
+    while (end > 1 && (b[end - 1] == ' ' || b[end - 1] == '\t')) --end;
+    if (key) *key = b.substr(0, end);
+    return true;
+  }
+  return false;
 }
 
 bool is_seq_item(const std::string& line) {

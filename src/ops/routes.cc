@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -27,10 +26,36 @@ int parse_port(const std::string& s, const std::string& what, const std::string&
   return p;
 }
 
+bool alnum(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+// "[v6 address]" or a host name / IPv4 address: letters and digits at both ends, '.', '_' or
+// '-' between. Hand-written scanners like the ones below: linear in the length, no regex.
+bool host_ok(const std::string& h) {
+  if (h.size() >= 3 && h.front() == '[' && h.back() == ']')
+    return std::all_of(h.begin() + 1, h.end() - 1, [](char c) {
+      return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f') || c == ':' || c == '.';
+    });
+  if (h.empty() || !alnum(h.front()) || !alnum(h.back())) return false;
+  return std::all_of(h.begin(), h.end(), [](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
+}
+
+// A DNS name: labels of letters, digits and '-' (not at either end), separated by single dots.
+bool dns_name(const std::string& s) {
+  size_t start = 0;
+  while (true) {
+    size_t dot = s.find('.', start);
+    size_t end = dot == std::string::npos ? s.size() : dot;
+    if (end == start || !alnum(s[start]) || !alnum(s[end - 1])) return false;
+    for (size_t i = start; i < end; ++i)
+      if (!alnum(s[i]) && s[i] != '-') return false;
+    if (dot == std::string::npos) return true;
+    start = dot + 1;
+  }
+}
+
 void check_host(const std::string& h, const std::string& what, const std::string& whole) {
-  static const std::regex re(R"(^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)$)");
   if (h.empty()) throw invalid(what + ": '" + whole + "': the host is empty (expected host:port)");
-  if (!std::regex_match(h, re)) throw invalid(what + ": '" + whole + "': '" + h + "' is not a host name or IP address");
+  if (!host_ok(h)) throw invalid(what + ": '" + whole + "': '" + h + "' is not a host name or IP address");
 }
 
 // Splits "host:a[:b]" where host may be "[v6]".
@@ -324,7 +349,16 @@ bool port_allowed(const std::string& connect_ports, int port) {
   return false;
 }
 
+namespace {
+RouteTable read_tables(const YAML::Node& root, const std::string& file);
+}  // namespace
+
 RouteTable read_routes(const YAML::Node& root, const std::string& file) {
+  return yaml::at_edge(file, [&] { return read_tables(root, file); });
+}
+
+namespace {
+RouteTable read_tables(const YAML::Node& root, const std::string& file) {
   RouteTable t;
   t.connect_ports = kDefaultConnectPorts;
   if (!root || !root.IsMap()) return t;
@@ -346,9 +380,8 @@ RouteTable read_routes(const YAML::Node& root, const std::string& file) {
         SniRoute r;
         r.where = yaml::where(e, file);
         r.fqdn = scalar_text(e["fqdn"]);
-        static const std::regex dns(R"(^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$)");
         if (r.fqdn.empty()) bad(e, file, key + ".fqdn", "missing; expected <party>.<domain>");
-        if (!std::regex_match(r.fqdn, dns)) bad(e["fqdn"], file, key + ".fqdn", "'" + r.fqdn + "' is not a DNS name");
+        if (!dns_name(r.fqdn)) bad(e["fqdn"], file, key + ".fqdn", "'" + r.fqdn + "' is not a DNS name");
         r.tunnel = read_host_port(e["tunnelRoute"], file, key + ".tunnelRoute");
         r.party = party_of_fqdn(r.fqdn);
         if (fqdns.count(r.fqdn))
@@ -417,6 +450,8 @@ RouteTable read_routes(const YAML::Node& root, const std::string& file) {
   return t;
 }
 
+}  // namespace
+
 std::vector<std::string> route_warnings(const RouteTable& t) {
   std::vector<std::string> w;
   for (auto& r : t.sni) {
@@ -466,8 +501,7 @@ RouteEdit add_route(const std::string& text, const std::string& name, const Rout
 
   if (c.tunnel) {
     std::string domain = c.domain.empty() ? infer_domain(before) : c.domain;
-    static const std::regex dns(R"(^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$)");
-    if (!std::regex_match(domain, dns)) throw invalid("--domain: '" + domain + "' is not a DNS domain");
+    if (!dns_name(domain)) throw invalid("--domain: '" + domain + "' is not a DNS domain");
     SniRoute r;
     r.fqdn = party + "." + domain;
     r.tunnel = *c.tunnel;

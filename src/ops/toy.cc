@@ -1,7 +1,6 @@
 // FATE's toy_example run inside the guest's FATE Flow pod through pod exec: the command and
 // container by FATE version, and a verdict with a likely cause from what FATE prints.
 #include <algorithm>
-#include <regex>
 
 #include "fatectl/core/log.h"
 #include "fatectl/core/yaml.h"
@@ -18,14 +17,38 @@ struct Ver {
   int major = 0, minor = 0, patch = 0;
 };
 
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/// "v?MAJOR.MINOR[.PATCH]" at the start of `s` (anything may follow); each number at most 6
+/// digits; `text` gets the version as written, without the 'v'. False when there is none.
+/// A hand-written scanner: linear, no regex, no stoi overflow.
+bool leading_version(const std::string& s, Ver& out, std::string* text = nullptr) {
+  size_t i = (!s.empty() && s[0] == 'v') ? 1 : 0;
+  size_t begin = i;
+  int nums[3] = {0, 0, 0};
+  int k = 0;
+  for (; k < 3; ++k) {
+    if (k > 0) {
+      if (i + 1 >= s.size() || s[i] != '.' || !is_digit(s[i + 1])) break;
+      ++i;
+    }
+    size_t start = i;
+    while (i < s.size() && is_digit(s[i])) {
+      if (i - start == 6) return false;
+      nums[k] = nums[k] * 10 + (s[i++] - '0');
+    }
+    if (i == start) return false;
+  }
+  if (k < 2) return false;
+  out = Ver{nums[0], nums[1], nums[2]};
+  if (text) *text = s.substr(begin, i - begin);
+  return true;
+}
+
 Ver parse_ver(const std::string& v) {
-  static const std::regex re(R"(^v?(\d+)\.(\d+)(?:\.(\d+))?)");
-  std::smatch m;
-  if (!std::regex_search(v, m, re)) throw invalid("FATE version '" + v + "': expected MAJOR.MINOR[.PATCH], e.g. 1.11.2");
   Ver r;
-  r.major = std::stoi(m[1]);
-  r.minor = std::stoi(m[2]);
-  r.patch = m[3].matched ? std::stoi(m[3]) : 0;
+  if (!leading_version(v, r))
+    throw invalid("FATE version '" + one_line(v, 64) + "': expected MAJOR.MINOR[.PATCH], e.g. 1.11.2");
   return r;
 }
 
@@ -61,7 +84,7 @@ class HeadTail {
 };
 
 // FATE's output can be megabytes from a hostile or broken pod: it is scanned with find() and
-// bounded tokens, never std::regex (whose recursion overflows the stack on long matches).
+// bounded tokens, never a regex (whose recursion overflows the stack on long matches).
 constexpr size_t kMaxToken = 256;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
@@ -121,12 +144,9 @@ std::string version_from_image(const std::string& image) {
   size_t slash = image.rfind('/');
   size_t colon = image.find(':', slash == std::string::npos ? 0 : slash);
   if (colon == std::string::npos) return "";
-  std::string tag = image.substr(colon + 1);
-  if (tag.size() > 128) return "";  // longer than any image tag may be (and no regex over it)
-  static const std::regex re(R"(^v?(\d+\.\d+(?:\.\d+)?))");
-  std::smatch m;
-  if (!std::regex_search(tag, m, re)) return "";
-  return m[1];
+  std::string tag = image.substr(colon + 1), text;
+  Ver v;
+  return leading_version(tag, v, &text) ? text : "";
 }
 
 ToyCommand toy_command(const std::string& version, long guest, long host, int timeout_s) {

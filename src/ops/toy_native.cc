@@ -18,6 +18,7 @@
 #include <random>
 #include <thread>
 
+#include "fatectl/core/duration.h"
 #include "fatectl/core/error.h"
 #include "fatectl/core/output.h"
 #include "fatectl/core/yaml.h"
@@ -277,7 +278,15 @@ int toy_secure_add_party(const fed::Job& job, long party, fed::Channel& ch) {
   if (n < 1 || n > 10'000'000) throw invalid(job.file + ": algorithm.params.dataNum must be in 1..10000000");
   long long rounds = param_int(job, "rttRounds", 10);
   long long bulk = param_int(job, "throughputBytes", 1 << 20);
-  std::chrono::milliseconds timeout(param_int(job, "timeoutSeconds", 60) * 1000);
+  if (rounds < 0 || rounds > 1'000'000) throw invalid(job.file + ": algorithm.params.rttRounds must be in 0..1000000");
+  if (bulk < 0 || static_cast<unsigned long long>(bulk) > job.transport.max_message_bytes)
+    throw invalid(job.file + ": algorithm.params.throughputBytes must be in 0..transport.maxMessageBytes (" +
+                  std::to_string(job.transport.max_message_bytes) + ")");
+  long long timeout_s = param_int(job, "timeoutSeconds", 60);
+  if (timeout_s < 1 || timeout_s > kMaxDuration.count() / 1000)
+    throw invalid_at(yaml::where(job.params["timeoutSeconds"], job.file), "algorithm.params.timeoutSeconds",
+                     "must be 1-" + std::to_string(kMaxDuration.count() / 1000) + " seconds (365d at most)");
+  std::chrono::milliseconds timeout(timeout_s * 1000);
   std::string report_file = param_str(job, "reportFile");
   // with several parties of one job on this machine (run --local) only one writes the report
   long long report_party = param_int(job, "reportParty", 0);

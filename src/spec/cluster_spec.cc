@@ -2,7 +2,6 @@
 #include "fatectl/spec/cluster_spec.h"
 
 #include <algorithm>
-#include <regex>
 
 #include "fatectl/core/yaml.h"
 #include "fatectl/spec/schema.h"
@@ -36,6 +35,29 @@ namespace {
 
 const char* kSupported = "fate v1.6.x, v1.9.x-v1.11.x, v2.0.x; fate-exchange v1.6.x-v1.11.x";
 
+/// "v1.11.2" (the v optional here, checked by the caller): three numbers of 1-3 digits. A
+/// hand-written scanner, so a chartVersion of any length is refused in linear time.
+bool parse_chart_version(const std::string& v, bool& has_v, int& major, int& minor) {
+  size_t i = 0;
+  has_v = !v.empty() && v[0] == 'v';
+  if (has_v) ++i;
+  int nums[3];
+  for (int k = 0; k < 3; ++k) {
+    if (k > 0) {
+      if (i >= v.size() || v[i] != '.') return false;
+      ++i;
+    }
+    size_t start = i;
+    int x = 0;
+    while (i < v.size() && i - start < 3 && v[i] >= '0' && v[i] <= '9') x = x * 10 + (v[i++] - '0');
+    if (i == start) return false;
+    nums[k] = x;
+  }
+  major = nums[0];
+  minor = nums[1];
+  return i == v.size();
+}
+
 /// Reads chartName/chartVersion and picks the generation. False when it cannot.
 bool pick_generation(Report& r) {
   ClusterSpec& s = r.spec;
@@ -54,7 +76,7 @@ bool pick_generation(Report& r) {
   } else {
     s.chart_name = chart.Scalar();
     if (s.chart_name != "fate" && s.chart_name != "fate-exchange") {
-      std::string msg = "chart " + yaml::json_quote(s.chart_name) + " is not supported (fatectl deploys fate and fate-exchange)";
+      std::string msg = "chart " + yaml::quote_excerpt(s.chart_name) + " is not supported (fatectl deploys fate and fate-exchange)";
       std::string near = nearest(s.chart_name, {"fate", "fate-exchange"});
       if (!near.empty()) msg += "; did you mean '" + near + "'?";
       err(chart, "chartName", msg);
@@ -70,19 +92,18 @@ bool pick_generation(Report& r) {
     return false;
   }
   s.chart_version = version.Scalar();
-  static const std::regex re(R"(^(v?)([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$)");
-  std::smatch m;
-  if (!std::regex_match(s.chart_version, m, re)) {
+  bool has_v = false;
+  int major = 0, minor = 0;
+  if (!parse_chart_version(s.chart_version, has_v, major, minor)) {
     err(version, "chartVersion",
-        yaml::json_quote(s.chart_version) + " is not a chart version; write vMAJOR.MINOR.PATCH, e.g. v1.11.2");
+        yaml::quote_excerpt(s.chart_version) + " is not a chart version; write vMAJOR.MINOR.PATCH, e.g. v1.11.2");
     return false;
   }
-  if (m[1].str().empty()) {
+  if (!has_v) {
     err(version, "chartVersion", "chart versions start with 'v': write v" + s.chart_version);
     return false;
   }
   if (!ok) return false;
-  int major = std::stoi(m[2].str()), minor = std::stoi(m[3].str());
   bool supported = true;
   if (s.chart_name == "fate-exchange") {
     s.generation = Generation::Exchange;
@@ -160,17 +181,28 @@ Report check(const std::string& text, const std::string& name, const LoadOptions
                             (root.IsSequence() ? "list" : "single value")});
     return finish();
   }
-  if (!pick_generation(r)) return finish();
-  fill_basics(r);
+  // What a library throws on a tree the checks did not foresee is reported like any other
+  // finding (FILE:LINE:COL: message, exit 2), never escapes as a crash or exit 1.
+  try {
+    if (!pick_generation(r)) return finish();
+    fill_basics(r);
 
-  WalkContext ctx;
-  ctx.file = name;
-  ctx.gen = schema::gen_bit(r.spec.generation);
-  ctx.lenient = opts.lenient;
-  ctx.skipped = r.spec.skipped_keys;
-  ctx.report = &r;
-  check_shape(root, schema::root_for(r.spec.generation), "", ctx);
-  check_rules(r, opts);
+    WalkContext ctx;
+    ctx.file = name;
+    ctx.gen = schema::gen_bit(r.spec.generation);
+    ctx.lenient = opts.lenient;
+    ctx.skipped = r.spec.skipped_keys;
+    ctx.report = &r;
+    check_shape(root, schema::root_for(r.spec.generation), "", ctx);
+    check_rules(r, opts);
+  } catch (const YAML::Exception& e) {
+    Location l{name, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
+    r.errors.push_back({l, "", "cannot read this value: " + yaml::one_line(e.msg)});
+  } catch (const std::length_error& e) {
+    r.errors.push_back({Location{name, 0, 0}, "", "a value is too large to check"});
+  } catch (const std::logic_error& e) {  // out_of_range, invalid_argument (stoi and friends)
+    r.errors.push_back({Location{name, 0, 0}, "", "a value is out of range"});
+  }
   return finish();
 }
 
@@ -181,7 +213,11 @@ Report check_file(const std::string& path, const LoadOptions& opts) {
   } catch (const Error& e) {
     Report r;
     r.spec.file = path;
-    r.errors.push_back({Location{path, 0, 0}, "", "cannot read the file (does it exist, and may you read it?)"});
+    std::string msg = e.what();
+    bool too_large = msg.find(": larger than ") != std::string::npos;
+    r.errors.push_back({Location{path == "-" ? std::string("<stdin>") : path, 0, 0}, "",
+                        too_large ? msg.substr(msg.find(": larger than ") + 2)
+                                  : "cannot read the file (does it exist, and may you read it?)"});
     return r;
   }
   return check(text, path == "-" ? std::string("<stdin>") : path, opts);

@@ -9,6 +9,8 @@
 #include <map>
 #include <sstream>
 
+#include "fatectl/core/yaml.h"
+
 namespace fatectl::spec {
 namespace {
 
@@ -170,6 +172,7 @@ void check_tabs(const std::string& text, const std::string& file, std::vector<Di
 
 struct TooDeep {};
 struct TooManyAliases {};
+struct TooLong {};
 
 /// Walks parser events keeping the key path, and records duplicate keys with both positions.
 class Scanner : public YAML::EventHandler {
@@ -198,6 +201,7 @@ class Scanner : public YAML::EventHandler {
   std::vector<Diagnostic> pending;  ///< findings that only count if the whole text parses
   YAML::Mark last_open;
   YAML::Mark second_doc;
+  YAML::Mark long_at;
 
   void OnDocumentStart(const YAML::Mark& mark) override {
     ++documents;
@@ -213,6 +217,10 @@ class Scanner : public YAML::EventHandler {
   }
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t, const std::string& value) override {
     (void)tag;
+    if (value.size() > kMaxValueBytes) {
+      long_at = mark;
+      throw TooLong{};
+    }
     scalar(mark, value, false);
   }
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
@@ -356,17 +364,18 @@ SourceFacts check_source(const std::string& text, const std::string& file, std::
   if (!check_encoding(text, file, errors)) return facts;
   check_tabs(text, file, errors);
 
-  std::istringstream in(text);
   Scanner scan(file, errors);
   try {
-    YAML::Parser parser(in);
-    while (parser.HandleNextDocument(scan)) {
-    }
+    yaml::for_each_document(text, scan);
     facts.parse_ok = true;
     errors.insert(errors.end(), scan.pending.begin(), scan.pending.end());
   } catch (const TooDeep&) {
     errors.push_back({loc(file, scan.last_open), scan.path(),
                       "nesting deeper than " + std::to_string(kMaxNesting) + " levels; this is not a cluster spec"});
+  } catch (const TooLong&) {
+    errors.push_back({loc(file, scan.long_at), scan.path(),
+                      "a value longer than " + std::to_string(kMaxValueBytes >> 20) +
+                          " MiB; this is not a cluster spec (see docs/limits.md)"});
   } catch (const TooManyAliases&) {
     errors.push_back({loc(file, scan.last_open), scan.path(),
                       "more than " + std::to_string(kMaxAliases) + " aliases; this is not a cluster spec"});

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <regex>
 
 #include "fatectl/core/yaml.h"
 #include "fatectl/spec/suggest.h"
@@ -33,9 +32,7 @@ std::string got(const YAML::Node& n, bool secret) {
   if (n.IsSequence()) return "a list";
   if (!n.IsDefined() || n.IsNull()) return "nothing";
   if (secret) return "a value";
-  std::string v = n.Scalar();
-  if (v.size() > 40) v = v.substr(0, 37) + "...";
-  return yaml::json_quote(v);
+  return yaml::quote_excerpt(n.Scalar());
 }
 
 bool is_skipped(const WalkContext& c, const std::string& key) {
@@ -111,6 +108,36 @@ void check_enum(const YAML::Node& n, const Shape& s, const std::string& path, Wa
   error(c, n, path, got(n, false) + " is not allowed; expected " + s.describe() + hint);
 }
 
+/// A Kubernetes quantity: [+]?(digits[.digits]|.digits) then an exponent (e3, E-2) or a suffix
+/// (Ki Mi Gi Ti Pi Ei m k M G T P E). Hand-written: linear in the value's length.
+bool is_quantity(const std::string& v) {
+  auto digit = [&](size_t i) { return i < v.size() && v[i] >= '0' && v[i] <= '9'; };
+  size_t i = (!v.empty() && v[0] == '+') ? 1 : 0;
+  size_t start = i;
+  while (digit(i)) ++i;
+  bool int_part = i > start;
+  if (i < v.size() && v[i] == '.') {
+    size_t f = ++i;
+    while (digit(i)) ++i;
+    if (!int_part && i == f) return false;
+  } else if (!int_part) {
+    return false;
+  }
+  std::string_view rest = std::string_view(v).substr(i);
+  if (rest.empty()) return true;
+  if (rest[0] == 'e' || rest[0] == 'E') {
+    size_t j = 1;
+    if (j < rest.size() && (rest[j] == '-' || rest[j] == '+')) ++j;
+    if (j == rest.size()) return rest == "E";  // "1E" is the exa suffix; "1e" and "1e+" are nothing
+    for (; j < rest.size(); ++j)
+      if (rest[j] < '0' || rest[j] > '9') return false;
+    return true;
+  }
+  for (const char* suffix : {"Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "m", "k", "M", "G", "T", "P"})
+    if (rest == suffix) return true;
+  return false;
+}
+
 void check_string_like(const YAML::Node& n, const Shape& s, const std::string& path, WalkContext& c) {
   if (!n.IsScalar()) {
     error(c, n, path, "expected " + s.describe() + ", got " + got(n, s.secret));
@@ -121,8 +148,7 @@ void check_string_like(const YAML::Node& n, const Shape& s, const std::string& p
   if (s.kind == Kind::Host) why = host_problem(v);
   else if (s.kind == Kind::HostPort) why = host_port_problem(v);
   else if (s.kind == Kind::Quantity) {
-    static const std::regex q(R"(^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$)");
-    if (!std::regex_match(v, q)) why = "is not a Kubernetes quantity (examples: 1Gi, 500Mi, 2M)";
+    if (!is_quantity(v)) why = "is not a Kubernetes quantity (examples: 1Gi, 500Mi, 2M)";
   }
   if (!why.empty()) error(c, n, path, got(n, s.secret) + " " + why);
 }

@@ -17,6 +17,8 @@ Settings& settings();
 /// Registers a secret (token, password, key material) that must never be printed:
 /// every log line and error message passed through redact() has it replaced by "***".
 void add_secret(std::string_view secret);
+/// Forgets every registered secret (for fuzz harnesses that parse millions of credentials).
+void clear_secrets();
 std::string redact(std::string_view text);
 
 void write(int level, std::string_view prefix, std::string_view message);

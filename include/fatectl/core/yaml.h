@@ -5,6 +5,7 @@
 // Typing rule: yaml-cpp keeps scalars as text. A scalar is a string when it was quoted in its
 // source (yaml-cpp tag "!") or when code marked it with set_str()/str(); otherwise it is
 // resolved by the YAML 1.2 core schema (null, bool, int, float, else string).
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <string>
@@ -30,9 +31,40 @@ void set_str(YAML::Node n);
 YAML::Node parse(std::string_view text, const std::string& name);
 /// Parses every document of a multi-document stream.
 std::vector<YAML::Node> parse_all(std::string_view text, const std::string& name);
+/// Feeds every document of `text` to `handler` (yaml-cpp's event API) and returns how many
+/// there were. Unlike a bare HandleNextDocument loop it always ends: input on which yaml-cpp
+/// stops advancing (a lone ',') throws YAML::ParserException at that character.
+int for_each_document(std::string_view text, YAML::EventHandler& handler);
+/// The largest file read_file() accepts (specs, job files, kubeconfigs, keys, route files).
+inline constexpr size_t kMaxInputBytes = 16u << 20;
 /// Reads and parses a file ("-" = stdin).
 YAML::Node load_file(const std::string& path);
+/// Reads a whole file ("-" = stdin); Invalid "PATH: cannot read file" or "PATH: larger than
+/// 16 MiB ..." past kMaxInputBytes.
 std::string read_file(const std::string& path);
+
+/// `text` as one line (CR/LF as spaces) of at most `max` bytes: a library's message, which may
+/// quote a hostile key.
+std::string one_line(std::string_view text, size_t max = 200);
+
+/// Rethrows the exception being handled as an Error of `kind` naming `file`: a yaml-cpp
+/// exception (operator[] on a scalar, bad conversion, ...) as "FILE:LINE:COL: message",
+/// std::length_error / out_of_range / invalid_argument as "FILE: message". Anything else
+/// (fatectl::Error, bad_alloc) is rethrown unchanged. Call only inside a catch block.
+[[noreturn]] void rethrow_at_edge(const std::string& file, ErrorKind kind = ErrorKind::Invalid);
+
+/// Runs a reader over input from `file` so that no library exception escapes it: what a
+/// library throws on hostile input becomes an Error of `kind` naming the file (see above).
+template <class F>
+auto at_edge(const std::string& file, F&& fn, ErrorKind kind = ErrorKind::Invalid) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const Error&) {
+    throw;
+  } catch (...) {
+    rethrow_at_edge(file, kind);
+  }
+}
 
 /// Location of a node in its source (1-based line and column).
 Location where(const YAML::Node& n, const std::string& file);
@@ -43,6 +75,9 @@ std::string to_yaml(const YAML::Node& n);
 std::string to_json(const YAML::Node& n, bool pretty = true);
 /// JSON string literal with escapes.
 std::string json_quote(std::string_view s);
+/// json_quote of at most `max` bytes of `s`, "..." marking a cut: how messages echo a value
+/// (hostile input may hold megabytes).
+std::string quote_excerpt(std::string_view s, size_t max = 40);
 
 /// Deep copy (yaml-cpp nodes share by reference).
 YAML::Node clone(const YAML::Node& n);

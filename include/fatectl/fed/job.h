@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "fatectl/core/duration.h"
 #include "fatectl/core/error.h"
 
 namespace fatectl::fed {
@@ -99,7 +100,7 @@ Job parse_job(const YAML::Node& doc, const std::string& file);
 
 /// "16Mi", "1MiB", "65536", "2G" → bytes; "72h", "30s", "500ms", "3600" → duration.
 std::uint64_t parse_size(const std::string& s);
-std::chrono::milliseconds parse_duration(const std::string& s);
+using ::fatectl::parse_duration;  // core/duration.h
 std::string format_duration(std::chrono::milliseconds d);
 
 }  // namespace fatectl::fed

@@ -155,6 +155,7 @@ class PublicKey {
  private:
   friend class PrivateKey;
   friend struct KeyPair;
+  static PublicKey parse_public(std::string_view text, const std::string& source);
   std::shared_ptr<const PublicKeyData> d_;
   Obfuscation mode_ = Obfuscation::FixedBase;
   unsigned exp_bits_ = 0;
@@ -190,6 +191,7 @@ class PrivateKey {
 
  private:
   friend struct KeyPair;
+  static PrivateKey parse_private(std::string_view text, const std::string& source);
   PublicKey pub_;
   std::shared_ptr<const PrivateKeyData> d_;
 };

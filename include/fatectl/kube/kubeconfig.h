@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -75,6 +76,9 @@ Config in_cluster_config(const std::string& sa_dir = "/var/run/secrets/kubernete
 /// Runs an exec plugin and parses its ExecCredential (throws Unreachable naming the plugin).
 ExecCredential run_exec_plugin(const ExecPlugin& plugin, const std::string& context);
 
+/// Parses what an exec plugin printed (an ExecCredential JSON object of `api_version`);
+/// throws Unreachable naming `what` (the plugin) on anything else.
+ExecCredential parse_exec_credential(std::string_view text, const std::string& api_version, const std::string& what);
 /// Caches one exec credential until it expires (thread-safe).
 class CredentialCache {
  public:

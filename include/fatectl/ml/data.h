@@ -2,6 +2,7 @@
 // Training data: CSV files with a header, an id column, an optional label column and numeric
 // features; strict validation (every problem names file, row and column) and id alignment.
 #include <cstdint>
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,10 @@ struct Dataset {
 /// with the wrong number of cells, an empty or non-numeric cell, NaN or infinity, a label other
 /// than 0/1 (or -1/1), a duplicate id, and a file with no data rows.
 Dataset load_csv(const DataSpec& spec);
+/// Same from a stream (`spec.path` names it in messages).
+Dataset load_csv(const DataSpec& spec, std::istream& in);
+/// The longest row (header included) load_csv reads; a longer one is refused (docs/limits.md).
+inline constexpr size_t kMaxCsvRowBytes = 1u << 20;
 
 /// Deterministic salted hashes of ids used by the intersection (SHA-256 of salt‖0‖id, hex).
 std::vector<std::string> hash_ids(const std::vector<std::string>& ids, const std::string& salt);

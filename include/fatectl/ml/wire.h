@@ -37,6 +37,7 @@ class WireReader {
 
  private:
   void need(size_t n) const;
+  void need_items(uint64_t count, size_t width) const;
   std::string d_;  // owned: readers are often built from a message returned by value
   size_t pos_ = 0;
   std::string what_;

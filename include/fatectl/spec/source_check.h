@@ -13,6 +13,7 @@ namespace fatectl::spec {
 inline constexpr int kMaxNesting = 64;        ///< containers inside containers
 inline constexpr int kMaxAliases = 1000;      ///< `*alias` uses per document
 inline constexpr size_t kMaxSpecBytes = 16u << 20;  ///< 16 MiB
+inline constexpr size_t kMaxValueBytes = 1u << 20;  ///< 1 MiB: the longest key or value (docs/limits.md)
 
 /// What the raw-text scan learnt besides errors.
 struct SourceFacts {
