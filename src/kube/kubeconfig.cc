@@ -113,8 +113,9 @@ Config resolve_config(const std::vector<std::pair<std::string, std::string>>& fi
   std::map<std::string, Entry> clusters, users, contexts;
   std::string current;
   std::string sources;
-  for (const auto& [path, text] : files) {
-    YAML::Node root = yaml::parse(text, path);
+  for (const auto& file : files) {
+    const std::string& path = file.first;
+    YAML::Node root = yaml::parse(file.second, path);
     sources += (sources.empty() ? "" : ":") + path;
     if (!root || root.IsNull()) continue;
     if (!root.IsMap()) throw invalid(path + ": not a kubeconfig (expected a mapping)");
