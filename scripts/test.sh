@@ -5,12 +5,13 @@
 # Apache Traffic Server, nginx -t, TLS backends) and stop them on exit.
 #   FATECTL_TEST_FILTER=regex   run only matching ctest tests
 #   FATECTL_SKIP_ASAN=1         skip the ASan/UBSan pass
+#   FATECTL_SKIP_FUZZ=1         skip the short libFuzzer run (scripts/fuzz.sh --ci)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$FATECTL_ROOT"
 TEST_PACKAGES=(python3 python3-numpy python3-sklearn python3-kubernetes python3-websocket python3-yaml
   nginx-light libnginx-mod-http-lua libnginx-mod-stream trafficserver openssl procps iproute2 curl
-  python3-grpcio)
+  python3-grpcio clang libclang-rt-dev)
 # node + npm run the schema check (kubernetes-models); the machine image may ship its own node,
 # whose npm conflicts with Debian's package: install Debian's only when there is none.
 command -v node >/dev/null && command -v npm >/dev/null || TEST_PACKAGES+=(nodejs npm)
@@ -27,5 +28,10 @@ cd ..
 
 if [ -z "${FATECTL_SKIP_ASAN:-}" ] && [ -z "${FATECTL_TEST_FILTER:-}" ] && [ -x tests/asan.sh ]; then
   tests/asan.sh
+fi
+# The parsers' fuzz harnesses (docs/limits.md): replay every saved finding, then fuzz each a few
+# seconds so they stay alive. (ctest fuzz_replay already replayed the findings with this build.)
+if [ -z "${FATECTL_SKIP_FUZZ:-}" ] && [ -z "${FATECTL_TEST_FILTER:-}" ]; then
+  scripts/fuzz.sh --ci "${FATECTL_FUZZ_SECONDS:-4}"
 fi
 echo "tests took $(( $(date +%s) - start )) s" >&2

@@ -37,18 +37,10 @@ struct OpsFlags {
   ExchangeReloadFlags reload;
 };
 
-std::chrono::seconds parse_duration(const std::string& s, const std::string& flag) {
-  try {
-    return std::chrono::duration_cast<std::chrono::seconds>(fatectl::parse_duration(s));
-  } catch (const Error& e) {
-    throw invalid(flag + ": " + e.what());
-  }
-}
-
 // The command's one deadline: --timeout from now bounds every request, retry and wait of the
 // clients made afterwards (kube::Deadline). Absurd values are usage errors.
 void limit_command(const OpsFlags& f) {
-  std::chrono::seconds s = parse_duration(f.timeout, "--timeout");
+  auto s = std::chrono::duration_cast<std::chrono::seconds>(fatectl::parse_duration(f.timeout, "--timeout"));
   if (s.count() > kube::Deadline::kMaxBudget.count() / 1000)
     throw invalid("--timeout " + f.timeout + ": longer than " + kube::Deadline::describe(kube::Deadline::kMaxBudget) +
                   ", the most fatectl accepts");
@@ -73,7 +65,7 @@ ops::DeployOptions deploy_options(const OpsFlags& f) {
   ops::DeployOptions o;
   o.create_namespace = f.create_namespace;
   o.wait = f.wait;
-  o.timeout = parse_duration(f.timeout, "--timeout");
+  o.timeout = std::chrono::duration_cast<std::chrono::seconds>(fatectl::parse_duration(f.timeout, "--timeout"));
   o.dry_run = f.dry_run;
   o.purge = f.purge;
   o.force = f.force;
@@ -410,10 +402,11 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
       "  fatectl cluster uninstall fate-10000 --remove-route");
   uninstall->callback([f, &g] {
     limit_command(*f);
+    auto timeout = std::chrono::duration_cast<std::chrono::seconds>(fatectl::parse_duration(f->timeout, "--timeout"));
     auto c = connect(g);
     std::string ns = ops::release_namespace(*c, f->name, g.namespace_);
     party_routes(*c, ns, *f, g);
-    auto r = ops::uninstall(*c, ns, f->name, f->purge, parse_duration(f->timeout, "--timeout"), f->wait);
+    auto r = ops::uninstall(*c, ns, f->name, f->purge, timeout, f->wait);
     if (g.format() != output::Format::Table) {
       YAML::Node n(YAML::NodeType::Map);
       n["name"] = yaml::str(f->name);

@@ -10,8 +10,8 @@ ops::ReloadOptions ExchangeReloadFlags::options(const GlobalOptions& g) const {
   r.context = g.context;
   r.namespace_override = g.namespace_;
   r.traffic_ctl = traffic_ctl;
-  r.timeout = fed::parse_duration(timeout);
-  r.poll = fed::parse_duration(poll);
+  r.timeout = fed::parse_duration(timeout, "--timeout");
+  r.poll = fed::parse_duration(poll, "--poll");
   r.confirm_timeout = std::min(r.confirm_timeout, r.timeout);
   r.restart_nginx = !no_restart_nginx;
   r.restart_traffic_server = !no_restart_traffic_server;

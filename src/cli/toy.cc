@@ -88,7 +88,7 @@ void run_native_local(const ToyOptions& o, GlobalOptions& g) {
   long guest = ops::parse_party_id(o.guest.empty() ? "9999" : o.guest, "--guest");
   long host = ops::parse_party_id(o.host.empty() ? "10000" : o.host, "--host");
   if (guest == host) throw invalid("--guest and --host must differ for the native toy");
-  std::chrono::milliseconds to = fed::parse_duration(o.timeout);
+  std::chrono::milliseconds to = fed::parse_duration(o.timeout, "--timeout");
   std::string dir = make_temp_dir();
   std::string report = dir + "/report.json";
   YAML::Node job;
@@ -142,7 +142,7 @@ void run_native_party(const ToyOptions& o, GlobalOptions& g) {
                           : YAML::Node(YAML::NodeType::Map);
   params["reportFile"] = yaml::str(report);
   if (!params["dataNum"]) params["dataNum"] = o.data_num;
-  if (!params["timeoutSeconds"]) params["timeoutSeconds"] = fed::parse_duration(o.timeout).count() / 1000;
+  if (!params["timeoutSeconds"]) params["timeoutSeconds"] = fed::parse_duration(o.timeout, "--timeout").count() / 1000;
   YAML::Node alg(YAML::NodeType::Map);
   alg["name"] = "toy_secure_add";
   alg["params"] = params;
@@ -174,9 +174,9 @@ void run_cluster(const ToyOptions& o, GlobalOptions& g) {
   if (co.namespace_.empty() && !o.cluster.empty()) co.namespace_ = o.cluster;
   co.guest = ops::parse_party_id(o.guest, "--guest");
   co.host = ops::parse_party_id(o.host, "--host");
-  co.timeout = std::chrono::duration_cast<std::chrono::seconds>(fed::parse_duration(o.timeout));
+  co.timeout = std::chrono::duration_cast<std::chrono::seconds>(fed::parse_duration(o.timeout, "--timeout"));
   // --timeout is the whole command's deadline: both toy runs and every request end by it.
-  kube::Deadline::limit_command(std::chrono::duration_cast<std::chrono::milliseconds>(fed::parse_duration(o.timeout)),
+  kube::Deadline::limit_command(std::chrono::duration_cast<std::chrono::milliseconds>(fed::parse_duration(o.timeout, "--timeout")),
                                 "--timeout " + o.timeout);
   co.skip_one_sided = o.skip_one_sided;
   co.version = o.fate_version;

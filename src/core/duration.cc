@@ -6,14 +6,15 @@
 
 namespace fatectl {
 
-std::chrono::milliseconds parse_duration(std::string_view s) {
+std::chrono::milliseconds parse_duration(std::string_view s, std::string_view what) {
+  const std::string pre = what.empty() ? std::string() : std::string(what) + ": ";
   auto bad = [&] {
-    return invalid("'" + std::string(s.substr(0, 64)) + (s.size() > 64 ? "..." : "") +
+    return invalid(pre + "'" + std::string(s.substr(0, 64)) + (s.size() > 64 ? "..." : "") +
                    "' is not a duration (e.g. 72h, 30m, 10s, 500ms, 1h30m)");
   };
   const long long max_ms = kMaxDuration.count();
   auto too_long = [&] {
-    return invalid("'" + std::string(s.substr(0, 64)) + (s.size() > 64 ? "..." : "") +
+    return invalid(pre + "'" + std::string(s.substr(0, 64)) + (s.size() > 64 ? "..." : "") +
                    "' is longer than 365d, the longest duration fatectl accepts");
   };
   if (s.empty()) throw bad();
@@ -37,7 +38,7 @@ std::chrono::milliseconds parse_duration(std::string_view s) {
     else if (unit == "h") mul = 3'600'000;
     else if (unit == "d") mul = 86'400'000;
     else
-      throw invalid("'" + std::string(s.substr(0, 64)) + "': unknown duration unit '" + std::string(unit.substr(0, 16)) +
+      throw invalid(pre + "'" + std::string(s.substr(0, 64)) + "': unknown duration unit '" + std::string(unit.substr(0, 16)) +
                     "' (use ms, s, m, h or d)");
     if (unit.empty() && i != s.size()) throw bad();
     if (v > max_ms / mul) throw too_long();
@@ -45,15 +46,6 @@ std::chrono::milliseconds parse_duration(std::string_view s) {
     if (total > max_ms) throw too_long();
   }
   return std::chrono::milliseconds(total);
-}
-
-std::chrono::steady_clock::time_point deadline_after(std::chrono::nanoseconds d) {
-  using Clock = std::chrono::steady_clock;
-  Clock::time_point now = Clock::now();
-  auto room = Clock::time_point::max() - now;
-  if (d >= room) return Clock::time_point::max();
-  if (d.count() < 0) return now;
-  return now + std::chrono::duration_cast<Clock::duration>(d);
 }
 
 }  // namespace fatectl

@@ -213,6 +213,13 @@ void emit_literal(std::ostream& o, const std::string& v, int indent) {
 
 void emit_yaml(std::ostream& o, const YAML::Node& n, int indent);
 
+// "key:" — or, for a key longer than YAML's 1024-character limit on implicit keys, the explicit
+// form "? key" then ":" on the next line at `pad`.
+void emit_key(std::ostream& o, const std::string& shown, const std::string& pad) {
+  if (shown.size() <= 1000) o << shown << ':';
+  else o << "? " << shown << '\n' << pad << ':';
+}
+
 // Emits the value part after "key:" or "-" (the caller has written the marker).
 void emit_value(std::ostream& o, const YAML::Node& v, int indent, bool after_dash) {
   if (v.IsMap() && v.size() > 0) {
@@ -223,7 +230,7 @@ void emit_value(std::ostream& o, const YAML::Node& v, int indent, bool after_das
         if (!first) o << std::string(indent, ' ');
         first = false;
         std::string k = kv.first.Scalar();
-        o << (plain_safe(k) ? k : double_quoted(k)) << ':';
+        emit_key(o, plain_safe(k) ? k : double_quoted(k), std::string(indent, ' '));
         emit_value(o, kv.second, indent + 2, false);
       }
       return;
@@ -259,7 +266,8 @@ void emit_yaml(std::ostream& o, const YAML::Node& n, int indent) {
       // integer keys parsed from plain YAML (tag "?", e.g. party ids in route tables) stay
       // integers; every other key is a string
       bool int_key = kv.first.Tag() == "?" && resolve_plain(k) == ScalarType::Int;
-      o << pad << (int_key || plain_safe(k) ? k : double_quoted(k)) << ':';
+      o << pad;
+      emit_key(o, int_key || plain_safe(k) ? k : double_quoted(k), pad);
       emit_value(o, kv.second, indent + 2, false);
     }
   } else if (n.IsSequence()) {
@@ -305,13 +313,6 @@ void set_str(YAML::Node n) {
   if (n.IsScalar()) n.SetTag("!");
 }
 
-std::string one_line(std::string_view text, size_t max) {
-  std::string m(text.substr(0, max));
-  for (char& c : m)
-    if (c == '\n' || c == '\r') c = ' ';
-  if (text.size() > max) m.replace(m.size() - 3, 3, "...");
-  return m;
-}
 
 void rethrow_at_edge(const std::string& file, ErrorKind kind) {
   try {
@@ -491,7 +492,7 @@ std::string to_yaml(const YAML::Node& n) {
   if (n.IsScalar() || n.IsNull() || !n.IsDefined() || n.size() == 0) {
     if (n.IsMap()) return "{}\n";
     if (n.IsSequence()) return "[]\n";
-    emit_value(o, n, 0, true);
+    emit_value(o, n, 2, true);  // a literal block at the root still needs indented lines
     return o.str();
   }
   emit_yaml(o, n, 0);

@@ -1,6 +1,9 @@
 #include "fatectl/core/yaml.h"
 
 #include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 using namespace fatectl;
 
@@ -69,4 +72,63 @@ TEST_CASE("parse errors name the file and line") {
     CHECK(e.kind() == ErrorKind::Invalid);
     CHECK(std::string(e.what()).rfind("broken.yaml:", 0) == 0);
   }
+}
+
+TEST_CASE("number forms are recognised by scanners, whatever the length") {
+  using yaml::ScalarType;
+  for (const char* f : {"1.5", "-.5", "+3.", "1e3", "2.5E-07", ".inf", "-.Inf", ".NaN"})
+    CHECK_MESSAGE(yaml::resolve_plain(f) == ScalarType::Float, f);
+  for (const char* s : {"1.2.3", "e3", "1e", "1e+", ".", "-.nan", "0x1F", "1_000", "--1"})
+    CHECK_MESSAGE(yaml::resolve_plain(s) == ScalarType::String, s);
+  // a regex matcher recursed once per character here and overflowed the stack
+  std::string long_float = "1." + std::string(2'000'000, '0');
+  CHECK(yaml::resolve_plain(long_float) == ScalarType::Float);
+  std::string long_word = "1." + std::string(2'000'000, '0') + "x";
+  CHECK(yaml::resolve_plain(long_word) == ScalarType::String);
+}
+
+TEST_CASE("JSON numbers: leading zeros dropped in one pass, non-JSON floats normalised") {
+  YAML::Node n = yaml::parse("a: 0007\nb: -000\nc: +12\nd: 1.\ne: .5\nf: 1.5e3\ng: .inf\n", "t.yaml");
+  CHECK(yaml::to_json(n, false) == R"({"a":7,"b":-0,"c":12,"d":1,"e":0.5,"f":1.5e3,"g":null})");
+  std::string big = "x: " + std::string(1 << 20, '0') + "42\n";  // quadratic before: ~10^12 byte moves
+  CHECK(yaml::to_json(yaml::parse(big, "t.yaml"), false) == R"({"x":42})");
+}
+
+TEST_CASE("a document loop always ends: a lone ',' is a syntax error, not a spin") {
+  CHECK_THROWS_WITH_AS(yaml::parse_all(",", "t.yaml"), "t.yaml:1:1: unexpected ',' outside a flow collection ([...] or {...})",
+                       Error);
+  CHECK(yaml::parse_all("--- a\n--- b\n", "t.yaml").size() == 2);
+}
+
+TEST_CASE("messages quote hostile values short and on one line") {
+  CHECK(yaml::quote_excerpt("abc") == "\"abc\"");
+  CHECK(yaml::quote_excerpt(std::string(100, 'x'), 10) == "\"xxxxxxx...\"");
+  CHECK(one_line("a\nb\rc", 200) == "a b c");
+  CHECK(one_line(std::string(300, 'y'), 10) == "yyyyyyy...");
+  CHECK(std::string(invalid("two\nlines").what()) == "two lines");
+  Error e = invalid_at(Location{"f.yaml", 1, 2}, std::string(500, 'k'), "bad");
+  CHECK(std::string(e.what()).size() < 150);
+}
+
+TEST_CASE("library exceptions become located Invalid errors at the edge") {
+  YAML::Node n = yaml::parse("a: [1, 2]\nb: x\n", "t.yaml");
+  CHECK_THROWS_WITH_AS(yaml::at_edge("t.yaml", [&] { return n["b"]["key"].Scalar(); }),
+                       doctest::Contains("t.yaml:2:4: operator[] call on a scalar"), Error);
+  CHECK_THROWS_WITH_AS(yaml::at_edge("t.yaml", [&] { return n["a"][0].as<bool>(); }),
+                       doctest::Contains("t.yaml:1:5: bad conversion"), Error);
+  CHECK_THROWS_WITH_AS(yaml::at_edge("t.yaml", [] { return std::stoi("99999999999"); }),
+                       doctest::Contains("t.yaml: a value is out of range"), Error);
+  CHECK_THROWS_AS(yaml::at_edge("t.yaml", []() -> int { throw failed("kept"); }), Error);
+}
+
+TEST_CASE("read_file refuses past 16 MiB without reading it whole") {
+  std::string path = "/tmp/fatectl-yaml-test-big-" + std::to_string(::getpid());
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    std::string block(1 << 20, 'x');
+    for (int i = 0; i < 17; ++i) std::fwrite(block.data(), 1, block.size(), f);
+    std::fclose(f);
+  }
+  CHECK_THROWS_WITH_AS(yaml::read_file(path), doctest::Contains("larger than 16 MiB"), Error);
+  std::remove(path.c_str());
 }

@@ -100,6 +100,29 @@ TEST_CASE("keys: bad key files name the file, line and key") {
   CHECK_THROWS_AS(PublicKey::parse(replace(kp.pub.serialize(), "n: \"", "n: \"-"), "pub"), Error);
 }
 
+TEST_CASE("keys: a private key with a small or composite factor is refused, even with a valid h_s") {
+  // n = p·q with a proper DJN base h_s = (n - x²)^n mod n², so only the factor checks can refuse it.
+  auto key_text = [](const BigInt& p, const BigInt& q) {
+    BigInt n, n2, hs, x;
+    mpz_mul(n.get(), p.get(), q.get());
+    mpz_mul(n2.get(), n.get(), n.get());
+    mpz_set_ui(x.get(), 4);
+    mpz_sub(x.get(), n.get(), x.get());
+    mpz_powm(hs.get(), x.get(), n.get(), n2.get());
+    return "kind: PaillierPrivateKey\nversion: 1\nbits: " + std::to_string(n.bits()) + "\nn: \"" + n.hex() +
+           "\"\nh_s: \"" + hs.hex() + "\"\np: \"" + p.hex() + "\"\nq: \"" + q.hex() + "\"\n";
+  };
+  const BigInt& q = keys().priv.data().q;  // a 256-bit prime
+  BigInt three = BigInt::from_u64(3);
+  CHECK_THROWS_WITH_AS(PrivateKey::parse(key_text(three, q), "k.yaml"),
+                       doctest::Contains("k.yaml:6:4: p: is a 2-bit factor; the primes of a"), Error);
+  BigInt c;
+  mpz_add_ui(c.get(), q.get(), 2);
+  while (mpz_probab_prime_p(c.get(), 25) != 0) mpz_add_ui(c.get(), c.get(), 2);
+  CHECK_THROWS_WITH_AS(PrivateKey::parse(key_text(c, q), "k.yaml"), "k.yaml:6:4: p: is not a prime", Error);
+  CHECK_THROWS_WITH_AS(PrivateKey::parse(key_text(q, c), "k.yaml"), "k.yaml:7:4: q: is not a prime", Error);
+}
+
 TEST_CASE("keys: generation policy") {
   KeyOptions o;
   o.bits = 1024;

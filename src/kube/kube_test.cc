@@ -115,6 +115,36 @@ TEST_CASE("base64 and RFC 3339") {
   CHECK_THROWS_AS(parse_rfc3339("yesterday"), Error);
 }
 
+TEST_CASE("RFC 3339: every field range-checked; times past the clock saturate, never wrap") {
+  for (const char* bad : {"2024-02-30T00:00:00Z", "2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01T24:00:00Z",
+                          "2024-01-01T00:60:00Z", "2024-01-01T00:00:61Z", "2024-01-01T00:00:00+24:00",
+                          "2024-01-01T00:00:00", "2024-01-01T00:00:00Z junk", "1e308", "99999-01-01T00:00:00Z",
+                          "2024-01-01T00:00:00.Z", "+024-01-01T00:00:00Z"})
+    CHECK_THROWS_AS_MESSAGE(parse_rfc3339(bad), Error, bad);
+  CHECK(format_rfc3339(parse_rfc3339("2024-02-29T23:59:60Z")) == "2024-03-01T00:00:00Z");
+  using TP = std::chrono::system_clock::time_point;
+  CHECK(parse_rfc3339("9999-12-31T23:59:59Z") == TP::max());  // wrapped into 1817 before
+  CHECK(parse_rfc3339("0000-01-01T00:00:00Z") == TP::min());
+  CHECK(parse_rfc3339("2262-01-01T00:00:00Z") < TP::max());
+}
+
+TEST_CASE("exec credential output: library exceptions and odd shapes are refusals (exit 3)") {
+  const std::string v1 = "client.authentication.k8s.io/v1";
+  auto parse = [&](const std::string& text) { return parse_exec_credential(text, v1, "plugin 'p'"); };
+  CHECK(parse(R"({"kind":"ExecCredential","status":{"token":"abcd","expirationTimestamp":"9999-01-01T00:00:00Z"}})")
+            .expires == std::chrono::system_clock::time_point::max());
+  for (const char* bad : {"", ",", "[1]", R"({"kind":"ExecCredential","status":"x"})",
+                          R"({"kind":{"a":1},"status":{"token":"t"}})", R"({"kind":"ExecCredential","status":{"token":[1]}})",
+                          R"({"kind":"ExecCredential","status":{"token":"t","expirationTimestamp":"2024-02-30T00:00:00Z"}})"}) {
+    try {
+      parse(bad);
+      FAIL("accepted: " << bad);
+    } catch (const Error& e) {
+      CHECK_MESSAGE(e.kind() == ErrorKind::Unreachable, bad);
+    }
+  }
+}
+
 TEST_CASE("kubeconfig: merged files, first wins, errors name context and field") {
   std::string d = tmpdir();
   write_tmp(d, "ca.pem", "-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n");

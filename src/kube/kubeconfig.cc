@@ -110,6 +110,8 @@ std::string Config::identity() const {
 }
 
 Config resolve_config(const std::vector<std::pair<std::string, std::string>>& files, const std::string& context) {
+  // names and values quoted in messages: one line, at most 64 bytes
+  auto q = [](const std::string& v) { return "'" + yaml::one_line(v, 64) + "'"; };
   std::map<std::string, Entry> clusters, users, contexts;
   std::string current;
   std::string sources;
@@ -133,30 +135,34 @@ Config resolve_config(const std::vector<std::pair<std::string, std::string>>& fi
     throw invalid("kubeconfig " + sources + ": no current-context set; pass --context (contexts: " +
                   [&] {
                     std::string s;
-                    for (auto& kv : contexts) s += (s.empty() ? "" : ", ") + kv.first;
+                    size_t shown = 0;
+                    for (auto& kv : contexts) {
+                      if (++shown > 10) { s += ", ..."; break; }
+                      s += (s.empty() ? "" : ", ") + yaml::one_line(kv.first, 64);
+                    }
                     return s.empty() ? std::string("none") : s;
                   }() + ")");
   auto ctx_it = contexts.find(c.context);
   if (ctx_it == contexts.end())
-    throw invalid("kubeconfig " + sources + ": context '" + c.context + "' not found");
+    throw invalid("kubeconfig " + sources + ": context " + q(c.context) + " not found");
   const Entry& ctx = ctx_it->second;
   c.cluster_name = scalar(ctx.node, "cluster");
   c.user_name = scalar(ctx.node, "user");
   if (std::string ns = scalar(ctx.node, "namespace"); !ns.empty()) c.namespace_ = ns;
-  std::string where_ctx = ctx.file + ": context '" + c.context + "'";
+  std::string where_ctx = ctx.file + ": context " + q(c.context);
   if (c.cluster_name.empty()) throw invalid(where_ctx + ": field 'cluster' is empty");
   auto cl_it = clusters.find(c.cluster_name);
   if (cl_it == clusters.end())
-    throw invalid(where_ctx + ": cluster '" + c.cluster_name + "' is not defined in " + sources);
+    throw invalid(where_ctx + ": cluster " + q(c.cluster_name) + " is not defined in " + sources);
 
   const Entry& cl = cl_it->second;
-  std::string where_cl = cl.file + ": cluster '" + c.cluster_name + "' (context '" + c.context + "')";
+  std::string where_cl = cl.file + ": cluster " + q(c.cluster_name) + " (context " + q(c.context) + ")";
   std::string base = dir_of(cl.file);
   c.server = scalar(cl.node, "server");
   if (c.server.empty()) throw invalid(where_cl + ": field 'server' is empty");
   while (!c.server.empty() && c.server.back() == '/') c.server.pop_back();
   if (c.server.rfind("https://", 0) != 0 && c.server.rfind("http://", 0) != 0)
-    throw invalid(where_cl + ": field 'server' must start with https:// or http:// (got '" + c.server + "')");
+    throw invalid(where_cl + ": field 'server' must start with https:// or http:// (got " + q(c.server) + ")");
   if (std::string d = scalar(cl.node, "certificate-authority-data"); !d.empty())
     c.ca_data = decode_data(d, where_cl + ": field 'certificate-authority-data'");
   else if (std::string f = scalar(cl.node, "certificate-authority"); !f.empty())
@@ -168,9 +174,9 @@ Config resolve_config(const std::vector<std::pair<std::string, std::string>>& fi
   if (!c.user_name.empty()) {
     auto u_it = users.find(c.user_name);
     if (u_it == users.end())
-      throw invalid(where_ctx + ": user '" + c.user_name + "' is not defined in " + sources);
+      throw invalid(where_ctx + ": user " + q(c.user_name) + " is not defined in " + sources);
     const Entry& u = u_it->second;
-    std::string where_u = u.file + ": user '" + c.user_name + "' (context '" + c.context + "')";
+    std::string where_u = u.file + ": user " + q(c.user_name) + " (context " + q(c.context) + ")";
     std::string ubase = dir_of(u.file);
     if (std::string d = scalar(u.node, "client-certificate-data"); !d.empty())
       c.client_cert_data = decode_data(d, where_u + ": field 'client-certificate-data'");
@@ -188,7 +194,7 @@ Config resolve_config(const std::vector<std::pair<std::string, std::string>>& fi
     c.password = scalar(u.node, "password");
     if (u.node["auth-provider"] && !u.node["auth-provider"].IsNull())
       throw invalid(where_u + ": field 'auth-provider' (" +
-                    (u.node["auth-provider"].IsMap() ? scalar(u.node["auth-provider"], "name") : std::string("?")) +
+                    (u.node["auth-provider"].IsMap() ? yaml::one_line(scalar(u.node["auth-provider"], "name"), 64) : std::string("?")) +
                     ") is the removed legacy mechanism; use an exec credential plugin instead");
     if (YAML::Node e = u.node["exec"]; e && e.IsMap()) {
       ExecPlugin p;
@@ -199,7 +205,7 @@ Config resolve_config(const std::vector<std::pair<std::string, std::string>>& fi
       if (p.command.empty()) throw invalid(where_u + ": field 'exec.command' is empty");
       if (p.api_version != "client.authentication.k8s.io/v1" && p.api_version != "client.authentication.k8s.io/v1beta1")
         throw invalid(where_u + ": field 'exec.apiVersion' must be client.authentication.k8s.io/v1 or v1beta1 (got '" +
-                      p.api_version + "')");
+                      yaml::one_line(p.api_version, 64) + "')");
       if (YAML::Node a = e["args"]; a && a.IsSequence())
         for (const auto& x : a) p.args.push_back(x.Scalar());
       if (YAML::Node ev = e["env"]; ev && ev.IsSequence())
@@ -404,7 +410,7 @@ long long days_from_civil(long long y, unsigned m, unsigned d) {
 
 std::chrono::system_clock::time_point parse_rfc3339(const std::string& s) {
   // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), every field range-checked.
-  auto bad = [&] { return invalid("not an RFC 3339 time: '" + s.substr(0, 64) + (s.size() > 64 ? "...'" : "'")); };
+  auto bad = [&] { return invalid("not an RFC 3339 time: '" + yaml::one_line(s, 64) + "'"); };
   size_t i = 0;
   auto num = [&](size_t digits, int lo, int hi) {
     int v = 0;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "fatectl/core/error.h"
 #include "fatectl/core/yaml.h"
@@ -15,6 +16,7 @@
 #include "fatectl/ml/params.h"
 #include "fatectl/ml/rng.h"
 #include "fatectl/ml/secure_agg.h"
+#include "fatectl/ml/wire.h"
 
 using namespace fatectl;
 using namespace fatectl::ml;
@@ -176,6 +178,57 @@ TEST_CASE("params: FATE defaults and line-precise errors") {
   CHECK(err("lerning_rate: 0.1\n").find("unknown parameter") != std::string::npos);
   CHECK(err("encrypt_param: {key_length: 1024}\n").find("allow_insecure_key_size") != std::string::npos);
   CHECK(err("encrypt_param: {key_length: 1024, allow_insecure_key_size: true}\n").empty());
+}
+
+TEST_CASE("params: numbers are converted and range-checked here, never by yaml-cpp (bad conversion)") {
+  auto err = [](const std::string& text) {
+    try {
+      LrParams::parse(yaml::parse(text, "job.yaml"), "job.yaml");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(err("max_iter: 99999999999999999999\n") ==
+        "job.yaml:1:11: algorithm.params.max_iter: expected an integer that fits in 64 bits, got \"99999999999999999999\"");
+  CHECK(err("learning_rate: 1e999\n").find("learning_rate: expected a finite number") != std::string::npos);
+  CHECK(err("alpha: .inf\n").find("alpha: expected a finite number") != std::string::npos);
+  CHECK(err("floating_point_precision: 4294967319\n").find("expected an integer in [8, 30]") != std::string::npos);
+  CHECK(err("threads: -1\n").find("threads: expected an integer in [0, 4096]") != std::string::npos);
+  CHECK(err("masked_rate: 1000000000000000000\n").find("masked_rate: expected an integer in [0, 1000]") != std::string::npos);
+  CHECK(err("init_param: {random_seed: 1e5}\n").find("init_param.random_seed: expected an integer") != std::string::npos);
+  CHECK(err("max_iter: +7\n").empty());
+}
+
+TEST_CASE("wire: declared counts are checked against the bytes present before anything is built") {
+  WireWriter w;
+  w.u64(uint64_t(1) << 61);  // 2^61 doubles: n * 8 wraps to 0
+  std::string b = w.take();
+  WireReader r(b, "m");
+  CHECK_THROWS_WITH_AS(r.f64s(), "malformed message 'm': truncated", Error);
+  WireReader r2(b, "m");
+  CHECK_THROWS_WITH_AS(r2.u64s(), "malformed message 'm': truncated", Error);
+  WireReader r3(b, "m");
+  CHECK_THROWS_WITH_AS(r3.str(), "malformed message 'm': truncated", Error);
+  WireWriter ok;
+  ok.f64s({1.5, 2.5}).str("x");
+  WireReader r4(ok.take(), "m");
+  CHECK(r4.f64s() == std::vector<double>{1.5, 2.5});
+  CHECK(r4.str() == "x");
+  r4.done();
+}
+
+TEST_CASE("csv: a row longer than 1 MiB is refused at the cap, rows are read one at a time") {
+  std::string p = write_tmp("long-row.csv", "id,y,x0\n1,1," + std::string(2 << 20, '1') + "\n");
+  DataSpec spec;
+  spec.path = p;
+  spec.with_label = true;
+  CHECK_THROWS_WITH_AS(load_csv(spec), doctest::Contains("long-row.csv:2: row is longer than 1 MiB"), Error);
+  std::istringstream in("id,y,x0\n1,1,0.5\n2,0,-1\n");
+  spec.path = "mem.csv";
+  Dataset d = load_csv(spec, in);
+  CHECK(d.rows() == 2);
+  CHECK(d.x == std::vector<double>{0.5, -1});
 }
 
 TEST_CASE("secure aggregation: pads cancel in the sum") {

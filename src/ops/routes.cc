@@ -19,33 +19,39 @@ bool all_digits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// A value as messages quote it: one line, at most 40 bytes (a hostile file may hold megabytes).
+std::string shown(const std::string& v) { return "'" + yaml::one_line(v, 40) + "'"; }
+
 int parse_port(const std::string& s, const std::string& what, const std::string& whole) {
-  if (!all_digits(s) || s.size() > 5) throw invalid(what + ": '" + whole + "': port '" + s + "' is not a number");
+  if (!all_digits(s) || s.size() > 5) throw invalid(what + ": " + shown(whole) + ": port " + shown(s) + " is not a number");
   int p = std::stoi(s);
-  if (p < 1 || p > 65535) throw invalid(what + ": '" + whole + "': port " + s + " is outside 1-65535");
+  if (p < 1 || p > 65535) throw invalid(what + ": " + shown(whole) + ": port " + s + " is outside 1-65535");
   return p;
 }
 
 bool alnum(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
-// "[v6 address]" or a host name / IPv4 address: letters and digits at both ends, '.', '_' or
-// '-' between. Hand-written scanners like the ones below: linear in the length, no regex.
+// "[v6 address]" or a host name / IPv4 address of at most 253 characters: letters and digits at
+// both ends, '.', '_' or '-' between. Hand-written scanners like the ones below: linear in the
+// length, no regex.
 bool host_ok(const std::string& h) {
   if (h.size() >= 3 && h.front() == '[' && h.back() == ']')
     return std::all_of(h.begin() + 1, h.end() - 1, [](char c) {
       return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f') || c == ':' || c == '.';
     });
-  if (h.empty() || !alnum(h.front()) || !alnum(h.back())) return false;
+  if (h.empty() || h.size() > 253 || !alnum(h.front()) || !alnum(h.back())) return false;
   return std::all_of(h.begin(), h.end(), [](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
 }
 
-// A DNS name: labels of letters, digits and '-' (not at either end), separated by single dots.
+// A DNS name: labels of 1-63 letters, digits and '-' (not at either end), separated by single
+// dots, 253 characters at most.
 bool dns_name(const std::string& s) {
+  if (s.size() > 253) return false;
   size_t start = 0;
   while (true) {
     size_t dot = s.find('.', start);
     size_t end = dot == std::string::npos ? s.size() : dot;
-    if (end == start || !alnum(s[start]) || !alnum(s[end - 1])) return false;
+    if (end == start || end - start > 63 || !alnum(s[start]) || !alnum(s[end - 1])) return false;
     for (size_t i = start; i < end; ++i)
       if (!alnum(s[i]) && s[i] != '-') return false;
     if (dot == std::string::npos) return true;
@@ -54,8 +60,8 @@ bool dns_name(const std::string& s) {
 }
 
 void check_host(const std::string& h, const std::string& what, const std::string& whole) {
-  if (h.empty()) throw invalid(what + ": '" + whole + "': the host is empty (expected host:port)");
-  if (!host_ok(h)) throw invalid(what + ": '" + whole + "': '" + h + "' is not a host name or IP address");
+  if (h.empty()) throw invalid(what + ": " + shown(whole) + ": the host is empty (expected host:port)");
+  if (!host_ok(h)) throw invalid(what + ": " + shown(whole) + ": " + shown(h) + " is not a host name or IP address");
 }
 
 // Splits "host:a[:b]" where host may be "[v6]".
@@ -98,7 +104,7 @@ void check_keys(const YAML::Node& item, const std::string& file, const std::stri
     if (!allowed.count(k)) {
       std::string list;
       for (auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      bad(it->first, file, path + "." + k, "unknown key (expected " + list + ")");
+      bad(it->first, file, path + "." + yaml::one_line(k, 40), "unknown key (expected " + list + ")");
     }
   }
 }
@@ -135,7 +141,7 @@ std::vector<NginxEndpoint> read_endpoints(const YAML::Node& n, const std::string
     try {
       check_host(ep.host, "value", ep.host);
     } catch (const Error&) {
-      bad(e["host"] ? e["host"] : e, file, k + ".host", "'" + ep.host + "' is not a host name or IP address");
+      bad(e["host"] ? e["host"] : e, file, k + ".host", shown(ep.host) + " is not a host name or IP address");
     }
     ep.http_port = read_port(e["http_port"], file, k + ".http_port");
     ep.grpc_port = read_port(e["grpc_port"], file, k + ".grpc_port");
@@ -306,7 +312,7 @@ std::string NginxEndpoint::str() const {
 
 HostPort parse_host_port(const std::string& s, const std::string& what) {
   auto parts = split_host_ports(s);
-  if (parts.size() != 2) throw invalid(what + ": '" + s + "': expected host:port");
+  if (parts.size() != 2) throw invalid(what + ": " + shown(s) + ": expected host:port");
   HostPort hp;
   hp.host = parts[0];
   check_host(hp.host, what, s);
@@ -316,7 +322,7 @@ HostPort parse_host_port(const std::string& s, const std::string& what) {
 
 NginxEndpoint parse_nginx_endpoint(const std::string& s, const std::string& what) {
   auto parts = split_host_ports(s);
-  if (parts.size() != 3) throw invalid(what + ": '" + s + "': expected host:http_port:grpc_port");
+  if (parts.size() != 3) throw invalid(what + ": " + shown(s) + ": expected host:http_port:grpc_port");
   NginxEndpoint e;
   e.host = parts[0];
   check_host(e.host, what, s);
@@ -326,9 +332,9 @@ NginxEndpoint parse_nginx_endpoint(const std::string& s, const std::string& what
 }
 
 long parse_party_id(const std::string& s, const std::string& what) {
-  if (!all_digits(s) || s.size() > 10) throw invalid(what + ": '" + s + "' is not a party id (digits only)");
+  if (!all_digits(s) || s.size() > 10) throw invalid(what + ": " + shown(s) + " is not a party id (digits only)");
   long v = std::stol(s);
-  if (v < 1 || v > 2147483647L) throw invalid(what + ": '" + s + "' is outside 1-2147483647");
+  if (v < 1 || v > 2147483647L) throw invalid(what + ": " + shown(s) + " is outside 1-2147483647");
   return v;
 }
 
@@ -381,7 +387,7 @@ RouteTable read_tables(const YAML::Node& root, const std::string& file) {
         r.where = yaml::where(e, file);
         r.fqdn = scalar_text(e["fqdn"]);
         if (r.fqdn.empty()) bad(e, file, key + ".fqdn", "missing; expected <party>.<domain>");
-        if (!dns_name(r.fqdn)) bad(e["fqdn"], file, key + ".fqdn", "'" + r.fqdn + "' is not a DNS name");
+        if (!dns_name(r.fqdn)) bad(e["fqdn"], file, key + ".fqdn", shown(r.fqdn) + " is not a DNS name");
         r.tunnel = read_host_port(e["tunnelRoute"], file, key + ".tunnelRoute");
         r.party = party_of_fqdn(r.fqdn);
         if (fqdns.count(r.fqdn))
@@ -405,8 +411,8 @@ RouteTable read_tables(const YAML::Node& root, const std::string& file) {
     for (auto it = rt.begin(); rt.IsMap() && it != rt.end(); ++it) {
       std::string k = it->first.Scalar();
       if (k == "default") continue;  // a party-side entry; not an exchange route
-      std::string key = "nginx.route_table." + k;
-      if (!all_digits(k)) bad(it->first, file, key, "'" + k + "' is not a party id");
+      std::string key = "nginx.route_table." + yaml::one_line(k, 40);
+      if (!all_digits(k)) bad(it->first, file, key, shown(k) + " is not a party id");
       NginxRoute r;
       r.party = std::stol(k);
       r.where = yaml::where(it->first, file);
@@ -433,13 +439,13 @@ RouteTable read_tables(const YAML::Node& root, const std::string& file) {
       RollsiteRoute r;
       r.where = yaml::where(e, file);
       std::string pid = scalar_text(e["partyId"]);
-      if (!all_digits(pid) || pid.size() > 10) bad(e["partyId"] ? e["partyId"] : e, file, key + ".partyId", "'" + pid + "' is not a party id");
+      if (!all_digits(pid) || pid.size() > 10) bad(e["partyId"] ? e["partyId"] : e, file, key + ".partyId", shown(pid) + " is not a party id");
       r.party = std::stol(pid);
       r.address.host = scalar_text(e["partyIp"]);
       try {
         check_host(r.address.host, "value", r.address.host);
       } catch (const Error&) {
-        bad(e["partyIp"] ? e["partyIp"] : e, file, key + ".partyIp", "'" + r.address.host + "' is not a host name or IP address");
+        bad(e["partyIp"] ? e["partyIp"] : e, file, key + ".partyIp", shown(r.address.host) + " is not a host name or IP address");
       }
       r.address.port = read_port(e["partyPort"], file, key + ".partyPort");
       for (auto& o : t.rollsite)
@@ -501,7 +507,7 @@ RouteEdit add_route(const std::string& text, const std::string& name, const Rout
 
   if (c.tunnel) {
     std::string domain = c.domain.empty() ? infer_domain(before) : c.domain;
-    if (!dns_name(domain)) throw invalid("--domain: '" + domain + "' is not a DNS domain");
+    if (!dns_name(domain)) throw invalid("--domain: " + shown(domain) + " is not a DNS domain");
     SniRoute r;
     r.fqdn = party + "." + domain;
     r.tunnel = *c.tunnel;

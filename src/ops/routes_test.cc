@@ -76,6 +76,32 @@ TEST_CASE("host:port parsing") {
   CHECK_THROWS_AS(parse_party_id("0", "--party"), Error);
 }
 
+TEST_CASE("hosts, DNS names and route-file keys: hand-written scanners, lengths bounded") {
+  // long values made the regex matcher recurse per character until the stack overflowed
+  std::string long_host(300000, 'a');
+  CHECK_THROWS_WITH_AS(parse_host_port(long_host + ":6650", "--tunnel"),
+                       doctest::Contains("is not a host name or IP address"), Error);
+  CHECK_THROWS_AS(parse_host_port(std::string(254, 'a') + ":1", "--tunnel"), Error);
+  CHECK(parse_host_port(std::string(253, 'a') + ":1", "--tunnel").port == 1);
+  CHECK(parse_host_port("[fd00::1]:30109", "--tunnel").host == "[fd00::1]");
+  CHECK_THROWS_AS(parse_host_port("-a:1", "--tunnel"), Error);
+  CHECK_THROWS_AS(parse_host_port("[]:1", "--tunnel"), Error);
+  try {
+    parse_host_port(long_host + ":x", "--tunnel");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).size() < 200);  // the value is quoted short
+  }
+  std::string text = std::string(kSpec);
+  std::string label64(64, 'b');
+  text.replace(text.find("10000.fate.org"), 14, "10000." + label64 + ".org");
+  CHECK_THROWS_WITH_AS(read_routes(yaml::parse(text, "x.yaml"), "x.yaml"), doctest::Contains("is not a DNS name"), Error);
+  // the line editor over a line of 300000 ": " pairs and a 300000-byte key
+  std::string lines = "# " + std::string(300000, ':') + "\n" + std::string(300000, 'k') + ": v\n" + std::string(kSpec);
+  YamlTextEditor ed(lines);
+  CHECK(ed.find({"trafficServer", "route_table", "sni"}).has_value());
+  CHECK(ed.find({std::string(300000, 'k')}).has_value());
+}
+
 TEST_CASE("connect_ports") {
   CHECK(port_allowed(kDefaultConnectPorts, 443));
   CHECK(port_allowed(kDefaultConnectPorts, 30109));

@@ -112,3 +112,22 @@ TEST_CASE("native toy protocol: a host with another dataNum is caught") {
   CHECK(rc != 0);
   CHECK(rg.failed_hop == "secure add");
 }
+
+TEST_CASE("toy output and versions are scanned in linear time, whatever their length") {
+  // a regex search recursed per character over FATE's output (megabytes of logs)
+  std::string big(4 << 20, 'x');
+  CHECK(analyse_toy_output("1.11.2", big + "\ntoy test job 202401 is success\n", 0, 9999, 10000, false).verdict ==
+        ToyVerdict::Success);
+  CHECK(analyse_toy_output("1.11.2", "toy test job " + big + " is failed\n", 0, 9999, 10000, false).verdict ==
+        ToyVerdict::Failed);
+  auto a = analyse_toy_output("1.6.1", "{\"jobId\":\n \"77\"}" + big + "success to calculate secure_sum, it is 2e3\n", 0,
+                              9999, 10000, false);
+  CHECK(a.job_id == "77");
+  CHECK(a.sum == "2e3");
+  CHECK(version_from_image("federatedai/fateflow:v1.11.2-release") == "1.11.2");
+  CHECK(version_from_image("federatedai/fateflow:2.0") == "2.0");
+  CHECK(version_from_image("federatedai/fateflow:latest") == "");
+  CHECK(version_from_image("x:" + std::string(1 << 20, '1')) == "");
+  CHECK_THROWS_AS(toy_command(std::string(1 << 20, '1') + ".1", 9999, 10000, 60), Error);  // no stoi overflow
+  CHECK_THROWS_AS(toy_command("v1", 9999, 10000, 60), Error);
+}

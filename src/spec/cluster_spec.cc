@@ -17,8 +17,8 @@ bool ClusterSpec::has_module(const std::string& m) const {
 
 std::string Diagnostic::str() const {
   std::string s = where.str() + ": ";
-  if (!key_path.empty()) s += key_path + ": ";
-  return s + message;
+  if (!key_path.empty()) s += one_line(key_path, 120) + ": ";
+  return s + one_line(message, std::string::npos);
 }
 
 std::string generation_name(Generation g) {

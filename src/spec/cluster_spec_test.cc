@@ -139,6 +139,28 @@ TEST_CASE("chart version picks the generation") {
   CHECK(r.errors[0].message.find("chartVersion") != std::string::npos);
 }
 
+TEST_CASE("long values and stray punctuation: located errors, no crash, no endless loop") {
+  // chartVersion, quantities and floats were matched by regexes that recursed per character
+  std::string n(500000, '1');
+  CHECK(all(check(replace(kEggroll, "chartVersion: v1.11.2", "chartVersion: v" + n), "s.yaml"))
+            .find("s.yaml:4:15: chartVersion: \"v1111111") == 0);
+  CHECK(all(check(replace(kEggroll, "chartVersion: v1.11.2", "chartVersion: v1.11.2222"), "s.yaml")).find("chartVersion") !=
+        std::string::npos);
+  CHECK(all(check(replace(kEggroll, "password: fate_dev", "size: " + n + "Gx"), "s.yaml")).find("mysql.size:") !=
+        std::string::npos);
+  CHECK(all(check(replace(kEggroll, "password: fate_dev", "size: 1.5Gi"), "s.yaml")).empty());
+  CHECK(all(check(replace(kEggroll, "password: fate_dev", "size: 2E"), "s.yaml")).empty());
+  CHECK(all(check(replace(kEggroll, "password: fate_dev", "size: 2e"), "s.yaml")).find("quantity") != std::string::npos);
+  CHECK(all(check(replace(kEggroll, "partyId: 9999", "partyId: 1." + std::string(500000, '0')), "s.yaml"))
+            .find("s.yaml:5:10: partyId:") == 0);
+  for (const char* p : {",", "]", "}", ",,", "- ,", "a: ,"})
+    CHECK_MESSAGE(!check(p, "p.yaml").ok(), p);
+  CHECK(all(check(",", "p.yaml")).find("p.yaml:1:1: YAML syntax error: unexpected ','") == 0);
+  // a value over 1 MiB is refused as such
+  CHECK(all(check(replace(kEggroll, "password: fate_dev", "password: " + std::string((1 << 20) + 1, 'p')), "s.yaml"))
+            .find("a value longer than 1 MiB") != std::string::npos);
+}
+
 TEST_CASE("host and host:port syntax") {
   CHECK(host_problem("192.168.0.1") == "");
   CHECK(host_problem("rollsite") == "");

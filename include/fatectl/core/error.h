@@ -2,6 +2,7 @@
 // Errors as values with a kind that maps to the process exit code in one place.
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace fatectl {
 
@@ -14,10 +15,16 @@ enum class ErrorKind {
   PeerFailed = 5,   ///< another party of a federated job failed or stopped answering (fed/)
 };
 
-/// The exception every layer throws; the message is one line meant for the operator.
+/// `text` as one line (CR/LF as spaces) of at most `max` bytes, "..." marking a cut: how an error
+/// quotes a key or value from a hostile input, which may hold line breaks and megabytes.
+std::string one_line(std::string_view text, size_t max = 200);
+
+/// The exception every layer throws; the message is one line meant for the operator (line breaks
+/// that came in with quoted input become spaces).
 class Error : public std::runtime_error {
  public:
-  Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  Error(ErrorKind kind, const std::string& message)
+      : std::runtime_error(one_line(message, std::string::npos)), kind_(kind) {}
   ErrorKind kind() const { return kind_; }
   int exit_code() const { return static_cast<int>(kind_); }
 

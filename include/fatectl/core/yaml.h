@@ -43,9 +43,7 @@ YAML::Node load_file(const std::string& path);
 /// 16 MiB ..." past kMaxInputBytes.
 std::string read_file(const std::string& path);
 
-/// `text` as one line (CR/LF as spaces) of at most `max` bytes: a library's message, which may
-/// quote a hostile key.
-std::string one_line(std::string_view text, size_t max = 200);
+using ::fatectl::one_line;  // core/error.h
 
 /// Rethrows the exception being handled as an Error of `kind` naming `file`: a yaml-cpp
 /// exception (operator[] on a scalar, bad conversion, ...) as "FILE:LINE:COL: message",
