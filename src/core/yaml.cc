@@ -85,6 +85,9 @@ bool plain_safe(std::string_view s) {
   if (s.empty()) return false;
   if (resolve_plain(s) != ScalarType::String || yaml11_bool(s)) return false;
   if (s.front() == ' ' || s.back() == ' ') return false;
+  // a first byte >= 0x80 could read as a byte-order mark (FE FF, FF FE, EF BB BF) at the start
+  // of a document: quote it
+  if (static_cast<unsigned char>(s.front()) >= 0x80) return false;
   if (std::string_view("-?:,[]{}#&*!|>'\"%@`").find(s.front()) != std::string_view::npos) {
     // "-foo" is fine as long as it is not "- " or "-" alone; keep it simple and quote.
     return false;
