@@ -174,10 +174,10 @@ void run_cluster(const ToyOptions& o, GlobalOptions& g) {
   if (co.namespace_.empty() && !o.cluster.empty()) co.namespace_ = o.cluster;
   co.guest = ops::parse_party_id(o.guest, "--guest");
   co.host = ops::parse_party_id(o.host, "--host");
-  co.timeout = std::chrono::duration_cast<std::chrono::seconds>(fed::parse_duration(o.timeout, "--timeout"));
+  std::chrono::milliseconds timeout = fed::parse_duration(o.timeout, "--timeout");
+  co.timeout = std::chrono::duration_cast<std::chrono::seconds>(timeout);
   // --timeout is the whole command's deadline: both toy runs and every request end by it.
-  kube::Deadline::limit_command(std::chrono::duration_cast<std::chrono::milliseconds>(fed::parse_duration(o.timeout, "--timeout")),
-                                "--timeout " + o.timeout);
+  kube::Deadline::limit_command(timeout, "--timeout " + o.timeout);
   co.skip_one_sided = o.skip_one_sided;
   co.version = o.fate_version;
   bool human = g.format() == output::Format::Table;

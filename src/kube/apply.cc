@@ -353,7 +353,9 @@ void wait_ready(Client& c, const std::vector<Manifest>& manifests, const WaitOpt
     if (Clock::now() >= deadline) grace.emplace(c);
     // One list per (apiVersion, kind, namespace) per round.
     std::map<std::tuple<std::string, std::string, std::string>, std::map<std::string, YAML::Node>> live;
-    for (const auto& [key, names] : wanted) {
+    for (const auto& want : wanted) {
+      const auto& key = want.first;
+      const auto& names = want.second;  // plain references: lambdas may capture them (clang 14)
       auto& byname = live[key];
       list_each(c, std::get<0>(key), std::get<1>(key), std::get<2>(key), "", [&](const YAML::Node& obj) {
         std::string name = s(F(obj)["metadata"]["name"]);
