@@ -4,8 +4,8 @@
 #include <memory>
 
 #include "commands.h"
-#include "fatectl/core/duration.h"
 #include "exchange_flags.h"
+#include "fatectl/core/duration.h"
 #include "fatectl/core/error.h"
 #include "fatectl/core/log.h"
 #include "fatectl/core/output.h"

@@ -118,8 +118,11 @@ TEST_CASE("toy output and versions are scanned in linear time, whatever their le
   std::string big(4 << 20, 'x');
   CHECK(analyse_toy_output("1.11.2", big + "\ntoy test job 202401 is success\n", 0, 9999, 10000, false).verdict ==
         ToyVerdict::Success);
+  // a 4 MiB "job id" is no job id (tokens are at most 256 bytes): no verdict from it, and no crash
   CHECK(analyse_toy_output("1.11.2", "toy test job " + big + " is failed\n", 0, 9999, 10000, false).verdict ==
-        ToyVerdict::Failed);
+        ToyVerdict::Unknown);
+  CHECK(analyse_toy_output("1.11.2", big + "toy test job " + std::string(200, '7') + " is failed\n", 0, 9999, 10000,
+                           false).verdict == ToyVerdict::Failed);
   auto a = analyse_toy_output("1.6.1", "{\"jobId\":\n \"77\"}" + big + "success to calculate secure_sum, it is 2e3\n", 0,
                               9999, 10000, false);
   CHECK(a.job_id == "77");
