@@ -7,7 +7,7 @@
 # normal build catches a regression where clang is not installed.
 file(GLOB FATECTL_FUZZ_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/*.cc)
 list(FILTER FATECTL_FUZZ_SOURCES EXCLUDE REGEX "/replay_main\\.cc$")
-set(FATECTL_FUZZ_LIBS fatectl_ops fatectl_ml fatectl_he fatectl_fed fatectl_release fatectl_kube
+set(FATECTL_FUZZ_LIBS fatectl_ops fatectl_plan fatectl_ml fatectl_he fatectl_fed fatectl_release fatectl_kube
     fatectl_render fatectl_spec fatectl_core ${FATECTL_SYSLIBS})
 
 if(FATECTL_FUZZ)
@@ -16,6 +16,7 @@ if(FATECTL_FUZZ)
     add_executable(fuzz_${t} ${src})
     target_link_libraries(fuzz_${t} PRIVATE ${FATECTL_FUZZ_LIBS})
     target_link_options(fuzz_${t} PRIVATE -fsanitize=fuzzer)
+    target_compile_definitions(fuzz_${t} PRIVATE FATECTL_FUZZ_EXAMPLES="${CMAKE_SOURCE_DIR}/examples")
   endforeach()
 else()
   set(fuzz_inc "")
@@ -27,6 +28,7 @@ else()
   file(CONFIGURE OUTPUT ${CMAKE_BINARY_DIR}/generated/fuzz_targets.inc CONTENT "${fuzz_inc}")
   add_executable(fatectl_fuzz_replay ${CMAKE_SOURCE_DIR}/tests/fuzz/replay_main.cc ${FATECTL_FUZZ_SOURCES})
   target_link_libraries(fatectl_fuzz_replay PRIVATE ${FATECTL_FUZZ_LIBS})
+  target_compile_definitions(fatectl_fuzz_replay PRIVATE FATECTL_FUZZ_EXAMPLES="${CMAKE_SOURCE_DIR}/examples")
   if(FATECTL_STATIC)
     target_link_options(fatectl_fuzz_replay PRIVATE -static)
   endif()
