@@ -226,11 +226,13 @@ bool Rule::matches(const std::string& component) const {
   return in;
 }
 
-std::vector<Rule> parse_rules(const std::string& text, const std::string& name) {
+static std::vector<Rule> parse_rules_unchecked(const std::string& text, const std::string& name) {
   YAML::Node doc = yaml::parse(text, name);
   std::vector<Rule> out;
   std::set<std::string> ids;
-  for (const auto& n : F(doc)["rules"]) {
+  YAML::Node list = F(doc)["rules"];
+  if (!list || !list.IsSequence()) throw invalid_at(yaml::where(list ? list : doc, name), "rules", "a list of rules");
+  for (const auto& n : list) {
     Location loc = yaml::where(n, name);
     auto bad = [&](const std::string& key, const std::string& why) { return invalid_at(loc, key, why); };
     if (!n.IsMap()) throw bad("rules", "each rule is a map");
@@ -248,11 +250,17 @@ std::vector<Rule> parse_rules(const std::string& text, const std::string& name) 
     std::string level = text_of(n["level"]);
     if (level == "note") r.level = Level::Note;
     else if (level != "advice") throw bad(r.id + ".level", "advice or note");
-    for (const auto& m : F(n)["match"]) r.match.push_back(text_of(m));
+    YAML::Node match = n["match"];
+    if (match && match.IsSequence())
+      for (const auto& m : match) r.match.push_back(text_of(m));
     if (r.match.empty()) throw bad(r.id + ".match", "a list of components");
-    for (const auto& kv : F(n)["when"]) {
-      auto& vals = r.when[text_of(kv.first)];
-      for (const auto& v : F(kv.second)) vals.push_back(text_of(v));
+    if (YAML::Node when = n["when"]; when && !when.IsNull()) {
+      if (!when.IsMap()) throw bad(r.id + ".when", "a map of spec keys to lists of values");
+      for (const auto& kv : when) {
+        if (!kv.second.IsSequence()) throw bad(r.id + ".when." + text_of(kv.first), "a list of values");
+        auto& vals = r.when[text_of(kv.first)];
+        for (const auto& v : kv.second) vals.push_back(text_of(v));
+      }
     }
     r.min = text_of(n["min"]);
     r.above = text_of(n["above"]);
@@ -275,6 +283,12 @@ std::vector<Rule> parse_rules(const std::string& text, const std::string& name) 
   }
   if (out.empty()) throw invalid(name + ": no rules");
   return out;
+}
+
+std::vector<Rule> parse_rules(const std::string& text, const std::string& name) {
+  // Shapes are checked before each loop (iterating a map as a list throws yaml-cpp's InvalidNode);
+  // at_edge turns anything a check missed into FILE:LINE:COL, exit 2.
+  return yaml::at_edge(name, [&] { return parse_rules_unchecked(text, name); });
 }
 
 const std::vector<Rule>& builtin_rules() {

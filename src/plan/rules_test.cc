@@ -263,6 +263,20 @@ TEST_CASE("the rules table refuses what it cannot apply") {
   CHECK(bad("{id: a, check: volume-data, match: ['*'], level: advice, source: s}").find("factor") != std::string::npos);
   CHECK(bad("{id: a, check: note, match: ['*'], level: sometimes, source: s, advice: x}").find("advice or note") != std::string::npos);
   CHECK(bad("{id: a, check: note, match: ['*'], level: note, source: s, advice: x}").empty());
+  // shapes: a map where a list belongs (yaml-cpp threw InvalidNode, found by tests/fuzz/rules.cc)
+  CHECK(bad("{id: a, check: note, match: {x: y}, level: note, source: s, advice: x}").find("a.match") != std::string::npos);
+  CHECK(bad("{id: a, check: note, match: ['*'], when: [x], level: note, source: s, advice: x}").find("a.when") != std::string::npos);
+  CHECK(bad("{id: a, check: note, match: ['*'], when: {algorithm: {x: y}}, level: note, source: s, advice: x}")
+            .find("a.when.algorithm: a list of values") != std::string::npos);
+  for (const char* doc : {"rules: {a: b}\n", "rules: text\n", "- x\n", "rules:\n a\n b\n"}) {
+    try {
+      parse_rules(doc, "rules.yaml");
+      FAIL("accepted: " << doc);
+    } catch (const Error& e) {
+      CHECK(e.kind() == ErrorKind::Invalid);
+      CHECK(std::string(e.what()).rfind("rules.yaml:", 0) == 0);
+    }
+  }
   CHECK_THROWS(parse_rules("rules:\n  - {id: a, check: note, match: ['*'], level: note, source: s, advice: x}\n"
                            "  - {id: a, check: note, match: ['*'], level: note, source: s, advice: x}\n",
                            "rules.yaml"));
