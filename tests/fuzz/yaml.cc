@@ -53,6 +53,24 @@ bool emit_safe(const YAML::Node& n, int depth) {
   return true;
 }
 
+// True when some key, as JSON writes it (\u0000 escapes are 6 bytes), is longer than 1024
+// characters: valid JSON that a YAML parser cannot read back (YAML caps an implicit key at 1024
+// characters, and yaml-cpp enforces it on flow mappings), so the JSON round trip is not checked.
+bool long_json_key(const YAML::Node& n, int depth) {
+  if (depth > 64) return true;
+  if (n.IsSequence()) {
+    for (const auto& e : n)
+      if (long_json_key(e, depth + 1)) return true;
+  } else if (n.IsMap()) {
+    for (const auto& kv : n) {
+      size_t len = 2;
+      for (unsigned char c : kv.first.Scalar()) len += c < 0x20 ? 6 : (c == '"' || c == '\\') ? 2 : 1;
+      if (len > 1000 || long_json_key(kv.second, depth + 1)) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -66,6 +84,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!fuzz::run([&] { back = yaml::parse(y, "out.yaml"); }, {{ErrorKind::Invalid}}))
     fuzz::finding("to_yaml output does not parse:\n" + y);
   if (!same(doc, back, false)) fuzz::finding("to_yaml does not round-trip:\n" + y);
+  if (long_json_key(doc, 0)) return 0;
   if (!fuzz::run([&] { back = yaml::parse(j, "out.json"); }, {{ErrorKind::Invalid}}))
     fuzz::finding("to_json output does not parse:\n" + j);
   if (!same(doc, back, true)) fuzz::finding("to_json does not round-trip:\n" + j);
