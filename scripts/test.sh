@@ -32,6 +32,6 @@ fi
 # The parsers' fuzz harnesses (docs/limits.md): replay every saved finding, then fuzz each a few
 # seconds so they stay alive. (ctest fuzz_replay already replayed the findings with this build.)
 if [ -z "${FATECTL_SKIP_FUZZ:-}" ] && [ -z "${FATECTL_TEST_FILTER:-}" ]; then
-  scripts/fuzz.sh --ci "${FATECTL_FUZZ_SECONDS:-4}"
+  scripts/fuzz.sh --ci "${FATECTL_FUZZ_SECONDS:-3}"
 fi
 echo "tests took $(( $(date +%s) - start )) s" >&2
