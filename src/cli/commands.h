@@ -25,6 +25,10 @@ void add_toy_commands(CLI::App& root, GlobalOptions& g);  // toy.cc (toy, toy --
 void add_certs_exchange_command(CLI::App& root, GlobalOptions& g);  // certs_exchange.cc (certs exchange)
 void add_cluster_plan_command(CLI::App& root, GlobalOptions& g);  // cluster_plan.cc (cluster plan)
 void add_job_commands(CLI::App& root, GlobalOptions& g);  // job.cc (job status)
+void add_federation_commands(CLI::App& root, GlobalOptions& g);  // federation.cc (federation validate, provision)
+CLI::App* federation_command(CLI::App& root);                     // federation.cc: get or create `federation`
+void add_federation_up_commands(CLI::App& root, GlobalOptions& g);      // federation_up.cc (up, add-party, remove-party)
+void add_federation_status_commands(CLI::App& root, GlobalOptions& g);  // federation_status.cc (status, diagnose)
 // -- command groups: add one declaration line per group above this marker --
 
 }  // namespace fatectl::cli

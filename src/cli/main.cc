@@ -75,6 +75,9 @@ int main(int argc, char** argv) {
   cli::add_certs_exchange_command(app, g);
   cli::add_cluster_plan_command(app, g);
   cli::add_job_commands(app, g);
+  cli::add_federation_commands(app, g);
+  cli::add_federation_up_commands(app, g);
+  cli::add_federation_status_commands(app, g);
   // -- command groups: add one call per group above this marker (completion stays last) --
   cli::add_completion_command(app, g);
 
