@@ -43,13 +43,21 @@ TlsTarget pair_target(const Federation& f, const ExchangeAddress& ex, long from,
 }
 
 Connectivity check_pairs(const Federation& f, const ExchangeAddress& ex, const std::map<long, PartyAddress>& addrs,
-                         const std::set<long>& only, std::chrono::milliseconds timeout) {
+                         const std::set<long>& only, std::chrono::milliseconds timeout,
+                         const std::map<long, std::string>& down) {
   Connectivity c;
   std::string now = kube::format_rfc3339(std::chrono::system_clock::now());
   for (const auto& a : f.parties)
     for (const auto& b : f.parties) {
       if (a.id == b.id) continue;
       if (!only.empty() && !only.count(a.id) && !only.count(b.id)) continue;
+      auto dn = down.find(a.id);
+      if (dn == down.end()) dn = down.find(b.id);
+      if (dn != down.end()) {
+        c.pairs.push_back(PairResult{a.id, b.id, false, "party", "party " + std::to_string(dn->first) + " is not up: " + dn->second,
+                                     "finish its install (rerun the command)", 0, now});
+        continue;
+      }
       std::vector<Hop> hops;
       if (f.pulsar()) {
         hops = check_pulsar_path(pair_target(f, ex, a.id, b.id, timeout));

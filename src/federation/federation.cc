@@ -230,7 +230,7 @@ void check_whole(Reader& rd, Federation& f, const YAML::Node& parties, const Che
     check_exchange_spec(f, ex.spec, d);
     rd.r.errors.insert(rd.r.errors.end(), d.begin(), d.end());
   } catch (const Error& e) {
-    rd.r.errors.push_back({f.exchange.where, "exchange.spec", e.what()});
+    rd.r.errors.push_back({f.exchange.where, f.exchange.spec_key.empty() ? "exchange" : "exchange.spec", e.what()});
   }
   use(f.exchange, "the Exchange", rd.root["exchange"]);
   if (o.need_addresses && f.exchange.address.empty())
@@ -259,7 +259,7 @@ void check_whole(Reader& rd, Federation& f, const YAML::Node& parties, const Che
       check_party_spec(f, p, s.spec, d);
       rd.r.errors.insert(rd.r.errors.end(), d.begin(), d.end());
     } catch (const Error& e) {
-      rd.r.errors.push_back({p.where, p.key + ".spec", e.what()});
+      rd.r.errors.push_back({p.where, p.spec_key.empty() ? p.key : p.key + ".spec", e.what()});
       continue;
     }
     use(p, "party " + std::to_string(p.id), pn);

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 #include "fatectl/federation/pulsar_wire.h"
@@ -269,6 +270,7 @@ bool TlsPath::open_quiet(const TlsTarget& t, std::string& err) {
 
 bool TlsPath::open(const TlsTarget& t, std::vector<Hop>& hops) {
   close();
+  std::signal(SIGPIPE, SIG_IGN);  // a peer that closes mid-write is a finding, not a reason to die
   auto deadline = Clock::now() + t.timeout;
   std::string where = t.host + ":" + std::to_string(t.port);
   auto t0 = Clock::now();

@@ -59,12 +59,11 @@ void pin(YAML::Node svc, const std::string& module, const char* key, const NodeP
   svc[key] = it->second;
 }
 
-spec::ClusterSpec parse_generated(const std::string& text, const Site& s, const std::string& what) {
+spec::ClusterSpec parse_generated(const std::string& text, const std::string& what) {
   spec::Report r = spec::check(text, what);
   if (!r.ok())
-    throw invalid_at(s.where, s.key,
-                     "fatectl's defaults for " + what + " do not make a valid spec (" + r.errors.front().message +
-                         "); give the site a `spec:` file");
+    throw invalid("fatectl's defaults for " + what + " do not make a valid spec (" + r.errors.front().message +
+                  "); give the site a `spec:` file");
   return std::move(r.spec);
 }
 
@@ -114,8 +113,7 @@ StartSpec party_start(const Federation& f, const Party& p) {
   std::string version = p.chart_version.empty() ? f.chart_version : p.chart_version;
   std::string id = std::to_string(p.id);
   auto bad_version = [&](const std::string& why) {
-    return invalid_at(p.where, p.key + (p.chart_version.empty() ? "" : ".chartVersion"),
-                      "chart " + version + ": " + why);
+    return invalid("chart " + version + ": " + why);
   };
   if (!chart_at_least(version, 1, 9))
     throw bad_version("fatectl writes specs for chart v1.9 and later; give party " + id + " a `spec:` file for older charts");
@@ -158,7 +156,7 @@ StartSpec party_start(const Federation& f, const Party& p) {
   r["algorithm"] = "Basic";
   r["device"] = "CPU";
   out.label = "defaults for party " + id;
-  out.spec = parse_generated(yaml::to_yaml(r), p, out.label);
+  out.spec = parse_generated(yaml::to_yaml(r), out.label);
   return out;
 }
 
@@ -183,7 +181,7 @@ StartSpec exchange_start(const Federation& f) {
   r["podSecurityPolicy"]["enabled"] = false;
   r["modules"] = f.pulsar() ? seq({"trafficServer", "nginx"}) : seq({"rollsite"});
   out.label = "defaults for the Exchange";
-  out.spec = parse_generated(yaml::to_yaml(r), e, out.label);
+  out.spec = parse_generated(yaml::to_yaml(r), out.label);
   return out;
 }
 

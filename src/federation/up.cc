@@ -21,7 +21,7 @@ namespace fatectl::federation {
 
 bool UpReport::changed() const {
   for (const auto& s : steps)
-    if (s.outcome == "done" || s.outcome == "planned") return true;
+    if (s.action != "check" && (s.outcome == "done" || s.outcome == "planned")) return true;
   return false;
 }
 
@@ -376,9 +376,9 @@ void step_routes(Run& run, const Federation& f, const std::vector<ops::RouteOp>&
       for (const auto& l : ops::live_report_lines(live)) drift += (drift.empty() ? "" : "; ") + l;
       st = &run.step("routes", "reload", "the pods drifted from " + rec.label + ": " + drift);
     } else {
-      std::string d;
-      for (const auto& x : run.r.route_diff) d += (d.empty() ? "" : "; ") + x;
-      st = &run.step("routes", "transaction", d.empty() ? plan.description : d);
+      size_t n = run.r.route_diff.size();
+      st = &run.step("routes", "transaction",
+                     std::to_string(n) + " route change" + (n == 1 ? "" : "s") + " (below) on " + rec.label);
     }
     if (run.r.dry_run) return;
     ops::RouteTxnReport rep = ops::run_route_txn(plan, ro);
@@ -400,16 +400,21 @@ void step_routes(Run& run, const Federation& f, const std::vector<ops::RouteOp>&
 void step_check(Run& run, const Federation& f, const std::optional<ExchangeAddress>& ex) {
   if (!run.o.check) return;
   if (run.r.dry_run) {
-    run.step("check", "check", "every pair through the Exchange" +
+    run.step("connectivity", "check", "every pair through the Exchange" +
                                    (run.o.check_only.empty() ? std::string() : " involving the new party"));
     return;
   }
   if (!ex) {
-    run.r.steps.push_back(Step{"check", "check", "", "skipped", "the Exchange's address is not known"});
+    run.r.steps.push_back(Step{"connectivity", "check", "", "skipped", "the Exchange's address is not known"});
     return;
   }
-  Step& st = run.step("check", "check", "");
-  Connectivity now = check_pairs(f, *ex, run.r.addresses, run.o.check_only, run.o.check_timeout);
+  Step& st = run.step("connectivity", "check", "");
+  std::map<long, std::string> down;
+  for (const auto& s : run.r.steps)
+    for (long id : run.failed_parties)
+      if (s.site == "party " + std::to_string(id) && s.outcome == "failed") down[id] = s.action + " failed";
+  for (long id : run.failed_parties) down.emplace(id, "it failed");
+  Connectivity now = check_pairs(f, *ex, run.r.addresses, run.o.check_only, run.o.check_timeout, down);
   int good = 0;
   for (const auto& p : now.pairs) good += p.ok;
   st.detail = std::to_string(good) + "/" + std::to_string(now.pairs.size()) + " pairs pass through the Exchange at " + ex->str(f);

@@ -42,8 +42,11 @@ TlsTarget pair_target(const Federation& f, const ExchangeAddress& ex, long from,
 /// through the Exchange as `from` to `to`, CONNECT and one PING on `to`'s broker. Eggroll/OSX:
 /// TCP to the Exchange's rollsite and to the party's rollsite (`addrs`), which is what can be
 /// seen from outside without speaking rollsite's gRPC.
+/// Pairs with a party in `down` (party -> why: its install failed) are not probed; they fail
+/// at hop "party" with that reason.
 Connectivity check_pairs(const Federation& f, const ExchangeAddress& ex, const std::map<long, PartyAddress>& addrs,
-                         const std::set<long>& only, std::chrono::milliseconds timeout);
+                         const std::set<long>& only, std::chrono::milliseconds timeout,
+                         const std::map<long, std::string>& down = {});
 
 /// The name of the results ConfigMap: fatectl-federation-<name>.
 std::string results_configmap(const Federation& f);

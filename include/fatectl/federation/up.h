@@ -51,7 +51,7 @@ struct UpReport {
   std::map<long, PartyAddress> addresses;
   std::vector<std::string> route_diff;  ///< "+ sni 10001.fate.org -> 10.0.0.3:30109"
   std::optional<Connectivity> check;
-  bool changed() const;  ///< anything was (or would be) changed
+  bool changed() const;  ///< anything was (or would be) changed (the check is not a change)
   bool failed() const;   ///< a step failed
   bool ok() const { return !failed() && (!check || check->ok()); }
 };
