@@ -40,7 +40,13 @@ size_t bytes_flag(const std::string& v, const std::string& flag) {
   return static_cast<size_t>(*n);
 }
 
+void no_global_context(const GlobalOptions& g) {
+  if (!g.context.empty())
+    throw invalid("--context: each site's context comes from the federation file (exchange.context, parties[].context)");
+}
+
 void run_status(const StatusFlags& s, const GlobalOptions& g) {
+  no_global_context(g);
   federation::Federation f = federation::load(s.file);
   federation::StatusReport r = federation::status(f, g.kubeconfig, s.warn_days);
   if (g.format() != output::Format::Table) output::print(g.format(), federation::status_yaml(f, r));
@@ -85,6 +91,7 @@ void run_all_pairs(const federation::Federation& f, const DiagnoseFlags& d, cons
 }
 
 void run_diagnose(const DiagnoseFlags& d, const GlobalOptions& g) {
+  no_global_context(g);
   federation::Federation f = federation::load(d.file);
   if (!d.from && !d.to) {
     run_all_pairs(f, d, g);

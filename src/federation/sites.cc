@@ -91,6 +91,12 @@ bool PartyAddress::complete(const Federation& f) const {
   return rollsite.has_value();
 }
 
+std::string PartyAddress::main() const {
+  if (tunnel) return tunnel->str();
+  if (rollsite) return rollsite->str();
+  return str();
+}
+
 std::string PartyAddress::str() const {
   std::string s;
   auto add = [&s](const std::string& x) { s += (s.empty() ? "" : ", ") + x; };

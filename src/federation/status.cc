@@ -177,7 +177,7 @@ StatusReport status(const Federation& f, const std::string& kubeconfig, int warn
         }
         if (auto a = discover_party(c, f, p)) {
           now[p.id] = *a;
-          s.address = a->str();
+          s.address = a->main();
         }
       }
     } catch (const Error& e) {
@@ -346,9 +346,12 @@ std::string status_text(const Federation& f, const StatusReport& r) {
                       s.address.empty() ? "-" : s.address, s.spec.empty() ? "-" : s.spec});
   o += t.render() + "\n";
   output::Table rt;
-  rt.headers = {"party", "route", "the Exchange's route", "reached at now"};
-  for (const auto& x : r.routes)
-    rt.rows.push_back({std::to_string(x.party), x.state, x.recorded.empty() ? "-" : x.recorded, x.expected.empty() ? "-" : x.expected});
+  rt.headers = {"party", "route", "the Exchange routes it to"};
+  for (const auto& x : r.routes) {
+    std::string to = x.recorded.empty() ? "-" : x.recorded;
+    if (x.ok()) to = to.substr(0, to.find(','));  // all of it matches: the first part says where
+    rt.rows.push_back({std::to_string(x.party), x.state, to});
+  }
   o += rt.render();
   for (const auto& l : r.live) o += "  exchange pod " + l + "\n";
   o += "\n";

@@ -223,11 +223,13 @@ std::optional<ExchangeAddress> step_exchange(Run& run, const std::vector<PartyAd
     std::string desired = exchange_text_with_routes(f, base, known);
     std::string why;
     Need n = need_for(c, e.namespace_, e.name, desired, why);
+    std::string runs = e.namespace_ + "/" + e.name + " runs its spec";
     if (n == Need::Upgrade) {
       auto rec = release::Store(c, e.namespace_).latest(e.name);
       if (rec && without_routes(rec->spec) == without_routes(desired)) {
         // only routes differ: the route transaction below changes them
         n = Need::Nothing;
+        runs += " (its routes: below)";
       }
     }
     if (n != Need::Nothing) {
@@ -250,7 +252,7 @@ std::optional<ExchangeAddress> step_exchange(Run& run, const std::vector<PartyAd
         }
       }
     } else {
-      run.r.steps.push_back(Step{"the Exchange", "none", e.namespace_ + "/" + e.name + " runs its spec", "unchanged", ""});
+      run.r.steps.push_back(Step{"the Exchange", "none", runs, "unchanged", ""});
     }
     auto a = discover_exchange(c, f);
     if (!a && !run.r.dry_run) run.fail(run.step("the Exchange", "discover", "its Services"), "no Service traffic-server/rollsite after the install");

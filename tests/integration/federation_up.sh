@@ -153,6 +153,7 @@ grep -q "10001:" "$W/rt10000" && grep -q "proxy: ${IP[a]}:$(ts_port)" "$W/rt1000
   || not_ok "party 10000's route table: $(cat "$W/rt10000")"
 
 expect_rc 0 "status: all green" -- F federation status -f "$FED"
+echo "$OUT" | sed 's/^/    /'
 expect_contains "all green" "says all green"
 expect_rc 0 "status -o json" -- F federation status -f "$FED" -o json
 $PY -c '
@@ -238,10 +239,12 @@ echo "$OUT" | grep -v ' ready' | sed 's/^/    /' | tail -20
 expect_contains "! party 10003: install" "names the party and the step that failed"
 expect_contains "statefulsets" "says what was refused"
 expect_contains "= party 9999: fate-9999/fate-9999 runs its spec" "the others stay up"
+expect_contains "party 10003 is not up: install failed" "pairs with 10003 are not probed, and say why"
 [ -n "$(kubectl --context c -n fate-10003 get cm -o name 2>/dev/null)" ] && ok "the install got halfway (ConfigMaps applied)" || not_ok "nothing applied in fate-10003"
 [ "$(revisions a fate-exchange fate-exchange)" = "$ex_rev" ] && ok "the Exchange's record is unchanged" || not_ok "exchange revision moved"
 check_routes "9999 10000 10002" "10003"
 expect_rc 1 "status says what is off" -- F federation status -f "$FED"
+echo "$OUT" | sed 's/^/    /' | tail -12
 expect_contains "route 10003: missing" "the missing route of 10003"
 curl -fsS -X DELETE "$AC/rbac/deny" >/dev/null
 expect_rc 0 "rerunning add-party finishes the job" -- F federation add-party -f "$FED" --id 10003 --context c "${R[@]}"

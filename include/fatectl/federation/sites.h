@@ -36,6 +36,8 @@ struct PartyAddress {
   bool complete(const Federation& f) const;
   /// One line: "tunnel 10.0.0.2:30109, proxy 10.0.0.2:30103:30108, fateflow 10.0.0.2:30107:30102".
   std::string str() const;
+  /// Where its federation traffic goes: the tunnel (Pulsar) or rollsite address.
+  std::string main() const;
   bool operator==(const PartyAddress& o) const { return str() == o.str(); }
 };
 

@@ -20,7 +20,7 @@ struct SiteStatus {
   std::string release;  ///< "revision 3 deployed", "not installed", "unreachable"
   std::string modules;  ///< "6/6 modules ready" or the first that is not
   std::string spec;     ///< "runs the federation's spec" / "differs from the federation's spec: run up"
-  std::string address;  ///< where it is reached (discovered)
+  std::string address;  ///< where its federation traffic reaches it (discovered)
   bool ok = false;
   std::vector<std::string> problems;
 };
