@@ -31,16 +31,6 @@ struct ValidateOptions {
   bool lenient = false;
 };
 
-YAML::Node diag_node(const spec::Diagnostic& d) {
-  YAML::Node n;
-  n["file"] = yaml::str(d.where.file);
-  n["line"] = d.where.line;
-  n["column"] = d.where.column;
-  n["key"] = yaml::str(d.key_path);
-  n["message"] = yaml::str(d.message);
-  return n;
-}
-
 void run_validate(const ValidateOptions& o, GlobalOptions& g) {
   spec::LoadOptions lo;
   lo.lenient = o.lenient;
@@ -66,8 +56,8 @@ void run_validate(const ValidateOptions& o, GlobalOptions& g) {
     }
     n["errors"] = YAML::Node(YAML::NodeType::Sequence);
     n["warnings"] = YAML::Node(YAML::NodeType::Sequence);
-    for (const auto& d : r.errors) n["errors"].push_back(diag_node(d));
-    for (const auto& d : r.warnings) n["warnings"].push_back(diag_node(d));
+    for (const auto& d : r.errors) n["errors"].push_back(d.to_yaml());
+    for (const auto& d : r.warnings) n["warnings"].push_back(d.to_yaml());
     output::print(f, n);
     for (const auto& d : r.errors) log::error("{}", d.str());
     if (!r.ok()) throw ExitCode{2};

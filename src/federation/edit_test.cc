@@ -31,5 +31,7 @@ TEST_CASE("remove-party drops the entry with the comment above it") {
         "# our federation\nfederation: t1   # the name\nengine: Pulsar\nexchange:\n  context: a\nparties:\n"
         "  - id: 10000\n    context: c\n\n# the end\n");
   CHECK_THROWS_AS(drop_party(kFile, "f.yaml", 12345), fatectl::Error);
-  CHECK_THROWS_AS(append_party("federation: t\nparties: [{id: 1}]\n", "f.yaml", PartyEntry{2}), fatectl::Error);
+  PartyEntry two;
+  two.id = 2;
+  CHECK_THROWS_AS(append_party("federation: t\nparties: [{id: 1}]\n", "f.yaml", two), fatectl::Error);
 }

@@ -213,14 +213,6 @@ bool inside(const fs::path& a, const fs::path& dir) {
   return true;
 }
 
-/// Route tables removed: what stays when only routes differ.
-std::string without_routes(const std::string& text) {
-  YAML::Node n = YAML::Load(text);
-  if (n["trafficServer"].IsMap()) n["trafficServer"].remove("route_table");
-  if (n["nginx"].IsMap()) n["nginx"].remove("route_table");
-  if (n["rollsite"].IsMap()) n["rollsite"].remove("partyList");
-  return yaml::to_yaml(n);
-}
 
 }  // namespace
 
@@ -238,17 +230,8 @@ std::vector<Kit> build_kits(const Federation& f, const SitePins& pins, bool issu
   bool have_all = exists(cd.ca_key());
   for (const auto& p : f.parties) have_all = have_all && exists(cd.party_cert(p.id)) && exists(cd.party_key(p.id));
   if (issue || have_all) {
-    ops::ExchangeCertsOptions co;
-    co.dir = f.cert_dir;
-    co.domain = f.domain;
-    co.days = f.cert_days;
-    co.exchange_namespace = f.exchange.namespace_;
-    for (const auto& p : f.parties) {
-      co.parties.push_back(p.id);
-      co.party_namespaces[p.id] = p.namespace_;
-    }
     ::mkdir(f.cert_dir.c_str(), 0700);
-    for (const auto& s : ops::make_exchange_certs(co)) {
+    for (const auto& s : ops::make_exchange_certs(cert_options(f))) {
       std::string site = "exchange";
       for (const auto& p : f.parties)
         if (s.name == "pulsar-cert" && s.namespace_ == p.namespace_) site = site_of(p);
@@ -354,8 +337,8 @@ ProvisionReport provision(const Federation& f, const ProvisionOptions& o) {
         bool routes_only = false;
         if (is_exchange && !old.empty()) {
           try {
-            routes_only = without_routes(old) == without_routes(now);
-          } catch (const YAML::Exception&) {
+            routes_only = exchange_without_routes(old) == exchange_without_routes(now);
+          } catch (const Error&) {  // an old file that does not parse: upgrade says why
           }
         }
         ch.reapply.push_back(routes_only ? "fatectl exchange reload -f cluster.yaml   (routes changed)"

@@ -355,6 +355,27 @@ std::string exchange_text_with_routes(const Federation& f, const std::string& ba
   return text;
 }
 
+std::string exchange_without_routes(const std::string& text) {
+  YAML::Node n = yaml::parse(text, "the Exchange's spec");
+  if (n["trafficServer"].IsMap()) n["trafficServer"].remove("route_table");
+  if (n["nginx"].IsMap()) n["nginx"].remove("route_table");
+  if (n["rollsite"].IsMap()) n["rollsite"].remove("partyList");
+  return yaml::to_yaml(n);
+}
+
+ops::ExchangeCertsOptions cert_options(const Federation& f) {
+  ops::ExchangeCertsOptions co;
+  co.dir = f.cert_dir;
+  co.domain = f.domain;
+  co.days = f.cert_days;
+  co.exchange_namespace = f.exchange.namespace_;
+  for (const auto& p : f.parties) {
+    co.parties.push_back(p.id);
+    co.party_namespaces[p.id] = p.namespace_;
+  }
+  return co;
+}
+
 // ---- checks against the federation ------------------------------------------------------------
 
 void check_party_spec(const Federation& f, const Party& p, const spec::ClusterSpec& s, std::vector<spec::Diagnostic>& out) {

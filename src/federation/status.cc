@@ -65,13 +65,6 @@ std::string read_site(kube::Client& c, SiteStatus& s) {
   return rec->spec;
 }
 
-std::string without_routes(const std::string& text) {
-  YAML::Node n = YAML::Load(text);
-  if (n["trafficServer"].IsMap()) n["trafficServer"].remove("route_table");
-  if (n["nginx"].IsMap()) n["nginx"].remove("route_table");
-  if (n["rollsite"].IsMap()) n["rollsite"].remove("partyList");
-  return yaml::to_yaml(n);
-}
 
 /// A party's route in a table, as an address (to compare with where it is reached now).
 PartyAddress route_of(const ops::RouteTable& t, long party) {
@@ -150,7 +143,7 @@ StatusReport status(const Federation& f, const std::string& kubeconfig, int warn
     kube::Client& c = client(f.exchange.context);
     ex_spec = read_site(c, es);
     if (!ex_spec.empty()) {
-      es.spec = without_routes(ex_spec) == without_routes(exchange_base_text(f)) ? "runs the federation's spec"
+      es.spec = exchange_without_routes(ex_spec) == exchange_without_routes(exchange_base_text(f)) ? "runs the federation's spec"
                                                                                  : "differs from the federation's spec";
       if (es.spec != "runs the federation's spec") es.problems.push_back("the Exchange's spec differs from the federation's: run fatectl federation up");
       ex = discover_exchange(c, f);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fatectl/federation/federation.h"
+#include "fatectl/ops/exchange_certs.h"
 #include "fatectl/ops/routes.h"
 #include "fatectl/spec/cluster_spec.h"
 
@@ -71,6 +72,13 @@ std::string exchange_base_text(const Federation& f, const NodePortPins& pins = {
 ops::RouteChange party_route(const Federation& f, const PartyAddress& a);
 /// The Exchange's spec with a route for each address (in the order given).
 std::string exchange_text_with_routes(const Federation& f, const std::string& base, const std::vector<PartyAddress>& addrs);
+
+/// An Exchange spec without its route tables: equal for two specs that differ only in routes.
+/// Throws Invalid for text that does not parse.
+std::string exchange_without_routes(const std::string& text);
+
+/// What `certs exchange` is asked for to issue every certificate and Secret of the federation.
+ops::ExchangeCertsOptions cert_options(const Federation& f);
 
 /// The parties whose own route tables name peers (they change when a member comes or goes).
 bool names_peers(const Federation& f, const Party& p);
