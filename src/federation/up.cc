@@ -88,13 +88,6 @@ struct Run {
   }
 };
 
-std::string without_routes(const std::string& text) {
-  YAML::Node n = YAML::Load(text);
-  if (n["trafficServer"].IsMap()) n["trafficServer"].remove("route_table");
-  if (n["nginx"].IsMap()) n["nginx"].remove("route_table");
-  if (n["rollsite"].IsMap()) n["rollsite"].remove("partyList");
-  return yaml::to_yaml(n);
-}
 
 /// How a site's release stands against the spec it should run.
 enum class Need { Install, Upgrade, Repair, Nothing };
@@ -115,7 +108,7 @@ Need need_for(kube::Client& c, const std::string& ns, const std::string& name, c
   }
   if (rec->status != release::kDeployed) {
     why = "revision " + std::to_string(rec->revision) + " is " + rec->status;
-    return Need::Repair;
+    return Need::Upgrade;  // rolls forward as a new revision
   }
   ops::StatusReport st = ops::status(c, ns, name);
   for (const auto& m : st.modules)
@@ -147,18 +140,9 @@ void step_certificates(Run& run) {
     run.step("certificates", "issue", m + " in " + f.cert_dir + ", then apply the Secrets");
     return;
   }
-  ops::ExchangeCertsOptions co;
-  co.dir = f.cert_dir;
-  co.domain = f.domain;
-  co.days = f.cert_days;
-  co.exchange_namespace = f.exchange.namespace_;
-  for (const auto& p : f.parties) {
-    co.parties.push_back(p.id);
-    co.party_namespaces[p.id] = p.namespace_;
-  }
   std::vector<ops::ExchangeSecret> secrets;
   try {
-    secrets = ops::make_exchange_certs(co);
+    secrets = ops::make_exchange_certs(cert_options(f));
   } catch (const Error& e) {
     run.fail(run.step("certificates", "issue", f.cert_dir), e.what());
     return;
@@ -226,7 +210,7 @@ std::optional<ExchangeAddress> step_exchange(Run& run, const std::vector<PartyAd
     std::string runs = e.namespace_ + "/" + e.name + " runs its spec";
     if (n == Need::Upgrade) {
       auto rec = release::Store(c, e.namespace_).latest(e.name);
-      if (rec && without_routes(rec->spec) == without_routes(desired)) {
+      if (rec && rec->status == release::kDeployed && exchange_without_routes(rec->spec) == exchange_without_routes(desired)) {
         // only routes differ: the route transaction below changes them
         n = Need::Nothing;
         runs += " (its routes: below)";
@@ -238,7 +222,7 @@ std::optional<ExchangeAddress> step_exchange(Run& run, const std::vector<PartyAd
       Step& st = run.step("the Exchange", action, e.namespace_ + "/" + e.name + " in " + ctx_name(e) + " (" + why + ")");
       if (!run.r.dry_run) {
         try {
-          if (n == Need::Upgrade) {
+          if (n != Need::Install) {  // upgrade, or repair: its spec again as a new revision
             ops::RouteTxnPlan plan = ops::plan_exchange_upgrade(c, sp, desired, true);
             plan.description = run.o.title + ": the Exchange's spec";
             ops::DeployResult res;
@@ -292,8 +276,8 @@ void step_party(Run& run, const Federation& f, const Party& p, const std::option
       st = &run.step(label, action, p.namespace_ + "/" + p.name + " in " + ctx_name(p) + " (" + why + ")");
       if (!run.r.dry_run) {
         spec::ClusterSpec sp = spec::parse(desired, label + "'s spec");
-        if (n == Need::Upgrade) ops::upgrade(c, sp, desired, run.deploy());
-        else ops::install(c, sp, desired, run.deploy());
+        if (n == Need::Install) ops::install(c, sp, desired, run.deploy());
+        else ops::upgrade(c, sp, desired, run.deploy());  // upgrade, or repair: its spec again as a new revision
       }
     }
     if (auto a = discover_party(c, f, p)) {

@@ -226,8 +226,17 @@ expect_contains "route 10000: missing" "status names the missing route"
 expect_rc 1 "diagnose 9999 -> 10000 without its route -> exit 1" -- F federation diagnose -f "$FED" --from 9999 --to 10000 --idle 0 --max-message 0
 expect_contains "the route is missing in sni.yaml" "diagnose names the missing sni.yaml route"
 expect_contains "the Exchange answered with its own certificate" "and what Traffic Server answered"
+# and a party's Deployment deleted behind its back: up re-applies that party's spec, and only its
+DEP=$(kubectl --context b -n fate-9999 get deploy -o name | head -1)
+kubectl --context b -n fate-9999 delete "$DEP" >/dev/null
+rev9999=$(revisions b fate-9999 fate-9999)
 expect_rc 0 "up repairs it" -- F federation up -f "$FED" "${R[@]}"
 expect_contains "+ sni 10000.fate.org" "adds the route back"
+expect_contains "party 9999: repair fate-9999/fate-9999 in context 'b'" "re-applies 9999"
+expect_contains "${DEP#*/}" "saying what was missing"
+kubectl --context b -n fate-9999 get "$DEP" >/dev/null 2>&1 && ok "$DEP is back" || not_ok "$DEP still missing"
+[ "$(revisions b fate-9999 fate-9999)" = $((rev9999 + 1)) ] && ok "as one new revision of 9999" || not_ok "9999 revisions $rev9999 -> $(revisions b fate-9999 fate-9999)"
+expect_contains "= party 10000: fate-10000/fate-10000 runs its spec" "left 10000 alone"
 check_routes "10000" ""
 
 # ---- a party's install failing halfway --------------------------------------------------------------
