@@ -227,7 +227,7 @@ expect_rc 1 "diagnose 9999 -> 10000 without its route -> exit 1" -- F federation
 expect_contains "the route is missing in sni.yaml" "diagnose names the missing sni.yaml route"
 expect_contains "the Exchange answered with its own certificate" "and what Traffic Server answered"
 # and a party's Deployment deleted behind its back: up re-applies that party's spec, and only its
-DEP=$(kubectl --context b -n fate-9999 get deploy -o name | head -1)
+DEP=deployment.apps/$(kubectl --context b -n fate-9999 get deploy -o jsonpath='{.items[0].metadata.name}')
 kubectl --context b -n fate-9999 delete "$DEP" >/dev/null
 rev9999=$(revisions b fate-9999 fate-9999)
 expect_rc 0 "up repairs it" -- F federation up -f "$FED" "${R[@]}"
@@ -243,7 +243,23 @@ check_routes "10000" ""
 AC=$(cat "$W/c/admin-url")
 curl -fsS -X POST "$AC/rbac/deny" -d '{"resource":"statefulsets","namespace":"fate-10003"}' >/dev/null
 ex_rev=$(revisions a fate-exchange fate-exchange)
-expect_rc 1 "add-party 10003 whose install fails halfway -> exit 1" -- F federation add-party -f "$FED" --id 10003 --context c "${R[@]}"
+cat > "$W/fed/party-10003.yaml" <<'Y'
+# party 10003 keeps its data on volumes (so removing it must keep its PVCs)
+name: fate-10003
+namespace: fate-10003
+chartName: fate
+chartVersion: v1.11.2
+partyId: 10003
+persistence: true
+modules: [python, mysql, fateboard, client, nginx, pulsar]
+computing: Spark_local
+federation: Pulsar
+storage: LocalFS
+python: {storageClass: standard}   # the chart's defaults name classes "python" and "client"
+client: {storageClass: standard}
+Y
+expect_rc 1 "add-party 10003 whose install fails halfway -> exit 1" -- \
+  F federation add-party -f "$FED" --id 10003 --context c --spec party-10003.yaml "${R[@]}"
 echo "$OUT" | grep -v ' ready' | sed 's/^/    /' | tail -20
 expect_contains "! party 10003: install" "names the party and the step that failed"
 expect_contains "statefulsets" "says what was refused"
@@ -256,11 +272,30 @@ expect_rc 1 "status says what is off" -- F federation status -f "$FED"
 echo "$OUT" | sed 's/^/    /' | tail -12
 expect_contains "route 10003: missing" "the missing route of 10003"
 curl -fsS -X DELETE "$AC/rbac/deny" >/dev/null
-expect_rc 0 "rerunning add-party finishes the job" -- F federation add-party -f "$FED" --id 10003 --context c "${R[@]}"
+expect_rc 0 "rerunning add-party finishes the job" -- \
+  F federation add-party -f "$FED" --id 10003 --context c --spec party-10003.yaml "${R[@]}"
 expect_contains "party 10003: install" "finishes the install"
 expect_contains "+ sni 10003.fate.org" "adds its route"
 check_routes "9999 10000 10002 10003" ""
 expect_rc 0 "status: all green again" -- F federation status -f "$FED"
+
+# ---- certificates close to expiry ------------------------------------------------------------------------
+expect_rc 1 "status --warn-days beyond the certificates' life -> exit 1" -- F federation status -f "$FED" --warn-days 100000 -o json
+$PY -c '
+import json,sys; d=json.loads(sys.argv[1])
+assert not d["ok"], d
+' "$OUT" && ok "not ok in json" || not_ok "status json: $OUT"
+expect_contains "expires soon" "names the certificates close to expiry"
+
+# ---- removing a party keeps its data unless asked ---------------------------------------------------------
+pvcs=$(kubectl --context c -n fate-10003 get pvc -o name 2>/dev/null | sort)
+[ -n "$pvcs" ] && ok "10003's StatefulSets claimed volumes ($(echo $pvcs))" || not_ok "no PVC in fate-10003"
+expect_rc 0 "remove-party 10003" -- F federation remove-party -f "$FED" --id 10003 "${R[@]}"
+expect_contains "(PVCs kept)" "says its PVCs are kept"
+[ "$(kubectl --context c -n fate-10003 get pvc -o name 2>/dev/null | sort)" = "$pvcs" ] && ok "its PVCs are still there" \
+  || not_ok "PVCs after remove: $(kubectl --context c -n fate-10003 get pvc -o name 2>&1)"
+[ -z "$(kubectl --context c -n fate-10003 get sts -o name 2>/dev/null)" ] && ok "its StatefulSets are gone" || not_ok "fate-10003 still has StatefulSets"
+check_routes "9999 10000 10002" "10003"
 
 # ---- bad input -------------------------------------------------------------------------------------------
 expect_rc 2 "add-party with an id already taken by the Exchange -> exit 2" -- F federation add-party -f "$FED" --id 1 --context b
