@@ -459,29 +459,37 @@ std::vector<Hop> probe_pulsar_path(const TlsTarget& t, const PulsarProbeOptions&
     }
     hops.push_back(h);
   }
-  // idle connection: hold the first connection idle, answering the broker's PINGs, then PING
+  // idle connection: a fresh connection (so it is idle exactly from here), held idle answering the
+  // broker's PINGs, then PING
   if (o.idle.count() > 0) {
+    p.close();
+    TlsPath ip;
+    pulsar::Decoder id;
+    std::string e2;
+    if (!ip.open_quiet(t, e2) || !pulsar_connect(ip, id, 0, o.timeout, got, e2)) {
+      hops.push_back(hop("idle connection", false, 0, "a new connection: " + e2, connect_fix(e2)));
+      return finish();
+    }
     t0 = Clock::now();
     auto until = Clock::now() + o.idle;
-    std::string e2;
     bool alive = true;
     char buf[4096];
     while (Clock::now() < until) {
-      long n = p.read(buf, sizeof buf, until, e2);
+      long n = ip.read(buf, sizeof buf, until, e2);
       if (n == 0 || (n < 0 && e2 != "timed out")) {
         alive = false;
         break;
       }
       if (n > 0) {
-        d.feed(std::string_view(buf, static_cast<size_t>(n)));
-        while (auto c = d.next())
-          if (c->type == pulsar::kPing && !p.write(pulsar::pong_frame(), until + o.timeout, e2)) alive = false;
+        id.feed(std::string_view(buf, static_cast<size_t>(n)));
+        while (auto c = id.next())
+          if (c->type == pulsar::kPing && !ip.write(pulsar::pong_frame(), until + o.timeout, e2)) alive = false;
       }
     }
     double idle_ms = ms_since(t0);
     if (alive) {
       auto deadline = Clock::now() + o.timeout;
-      alive = p.write(pulsar::ping_frame(), deadline, e2) && await(p, d, {pulsar::kPong}, deadline, got, e2);
+      alive = ip.write(pulsar::ping_frame(), deadline, e2) && await(ip, id, {pulsar::kPong}, deadline, got, e2);
     }
     if (alive) {
       hops.push_back(hop("idle connection", true, idle_ms, "still answers PING after " + fmt_ms(idle_ms) + " idle"));

@@ -268,12 +268,14 @@ listeners = {}  # (ip, port) -> Listener
 open(a.log, "a").close()
 while True:
     want = {}
+    unread = set()  # clusters whose Services could not be read this round: their listeners stay
     for c in clusters:
         if not os.path.exists(os.path.join(c.dir, "pid")):
             sys.exit(0)  # the test bed is going away
         try:
             svcs = c.get("/api/v1/services")["items"]
         except Exception:  # the emulator restarts or is busy: next round
+            unread.add(c.ip)
             continue
         for s in svcs:
             spec, meta = s.get("spec", {}), s["metadata"]
@@ -288,6 +290,8 @@ while True:
                 elif meta["name"] == "pulsar" and p.get("name") == "https-port":
                     want[(c.ip, np)] = ("broker", meta["namespace"], c)
     for k in list(listeners):
+        if k[0] in unread and k not in want:
+            continue
         if k not in want or listeners[k].kind != want[k][0] or listeners[k].ns != want[k][1]:
             listeners.pop(k).close()
             log("closed %s:%d" % k)

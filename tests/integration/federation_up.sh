@@ -297,6 +297,17 @@ expect_contains "(PVCs kept)" "says its PVCs are kept"
 [ -z "$(kubectl --context c -n fate-10003 get sts -o name 2>/dev/null)" ] && ok "its StatefulSets are gone" || not_ok "fate-10003 still has StatefulSets"
 check_routes "9999 10000 10002" "10003"
 
+# ---- an interrupted run converges when rerun ----------------------------------------------------------------
+# add-party killed (SIGKILL: no cleanup) a few seconds in, wherever it is; the rerun finishes the job.
+set +e; timeout -s KILL 4 "$FATECTL" federation add-party -f "$FED" --id 10004 --context a "${R[@]}" >"$W/killed.out" 2>&1; rc=$?; set -e
+[ "$rc" = 137 ] && ok "add-party 10004 killed mid-run" || not_ok "add-party 10004 was not killed (exit $rc): $(tail -3 "$W/killed.out")"
+expect_rc 0 "rerunning add-party after the kill finishes the job" -- F federation add-party -f "$FED" --id 10004 --context a "${R[@]}"
+echo "$OUT" | grep -v ' ready' | sed 's/^/    /' | tail -12
+check_routes "9999 10000 10002 10004" "10003"
+expect_rc 0 "up after that changes nothing" -- F federation up -f "$FED" -o json "${R[@]}"
+$PY -c 'import json,sys; d=json.loads(sys.argv[1]); assert not d["changed"] and d["ok"], [s for s in d["steps"] if s["outcome"]!="unchanged"]' "$OUT" \
+  && ok "converged" || not_ok "up changed: $OUT"
+
 # ---- bad input -------------------------------------------------------------------------------------------
 expect_rc 2 "add-party with an id already taken by the Exchange -> exit 2" -- F federation add-party -f "$FED" --id 1 --context b
 expect_contains "is the Exchange's own partyId" "names the clash"
