@@ -341,6 +341,14 @@ std::vector<Manifest> render_for(kube::Client& c, const spec::ClusterSpec& spec,
     r = ObjectRef::of(n);
     if (!seen.insert(r).second)
       throw failed("rendering produced " + r.str() + " twice (module " + o.module + "); this is a fatectl bug");
+    if (r.kind == "Secret" && n["stringData"]) {
+      // rendered readable; applied as `data`, the form the API server stores and returns (so that
+      // diffs compare like with like and server-side apply owns the keys it sets)
+      YAML::Node data = n["data"] ? n["data"] : YAML::Node(YAML::NodeType::Map);
+      for (const auto& kv : n["stringData"]) data[kv.first.Scalar()] = yaml::str(kube::base64_encode(kv.second.Scalar()));
+      n["data"] = data;
+      n.remove("stringData");
+    }
     kube::register_secret_values(n);
     out.push_back(Manifest{o.module, n});
   }

@@ -130,6 +130,7 @@ std::vector<Object> render(const spec::ClusterSpec& spec, const RenderOptions& o
   else
     render_fate(c);
   if (c.istio && spec.generation != spec::Generation::Exchange) detail::render_istio(c);
+  detail::move_credentials_to_secrets(c);
 
   YAML::Node ns(YAML::NodeType::Map);
   ns["apiVersion"] = "v1";
