@@ -24,6 +24,7 @@ void add_cluster_render_commands(CLI::App& root, GlobalOptions& g);  // cluster_
 void add_toy_commands(CLI::App& root, GlobalOptions& g);  // toy.cc (toy, toy --native)
 void add_certs_exchange_command(CLI::App& root, GlobalOptions& g);  // certs_exchange.cc (certs exchange)
 void add_cluster_plan_command(CLI::App& root, GlobalOptions& g);  // cluster_plan.cc (cluster plan)
+void add_cluster_release_commands(CLI::App& root, GlobalOptions& g);  // cluster_release.cc (cluster get spec|objects|notes)
 // -- command groups: add one declaration line per group above this marker --
 
 }  // namespace fatectl::cli
