@@ -197,7 +197,8 @@ void run_cluster(const ToyOptions& o, GlobalOptions& g) {
       char secs[32];
       std::snprintf(secs, sizeof secs, "%.0fs", run.seconds);
       t.rows.push_back({std::to_string(run.guest) + " -> " + std::to_string(run.host) + (run.guest == run.host ? " (one-sided)" : ""),
-                        ops::verdict_name(run.analysis.verdict), std::to_string(run.exit_code),
+                        ops::verdict_name(run.analysis.verdict),
+                        run.analysis.verdict == ops::ToyVerdict::NotStarted ? "-" : std::to_string(run.exit_code),
                         run.analysis.job_id.empty() ? "-" : run.analysis.job_id, secs});
     }
     std::fputs(t.render().c_str(), stdout);
@@ -208,7 +209,10 @@ void run_cluster(const ToyOptions& o, GlobalOptions& g) {
     } else if (!r.runs.empty()) {
       const auto& last = r.runs.back();
       std::printf("FAIL: %s\n", ops::verdict_name(last.analysis.verdict));
-      if (!last.analysis.hint.empty()) std::printf("likely cause: %s\n", last.analysis.hint.c_str());
+      if (last.analysis.verdict == ops::ToyVerdict::NotStarted)
+        std::printf("%s\n", last.analysis.hint.c_str());
+      else if (!last.analysis.hint.empty())
+        std::printf("likely cause: %s\n", last.analysis.hint.c_str());
       if (!last.analysis.log_command.empty()) std::printf("job logs: %s\n", last.analysis.log_command.c_str());
     }
   }
