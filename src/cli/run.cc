@@ -17,12 +17,13 @@ void add_run_commands(CLI::App& root, GlobalOptions& g) {
   run->add_flag("--local", *local, "start every party of the job on 127.0.0.1 (the only mode so far)");
   run->add_option("--job", o->job_file, "job file (docs/job-file.md)")->required();
   run->add_option("--run-dir", o->run_dir, "directory for the parties' logs, certificates and the local job copy "
-                                            "(default: a new $TMPDIR/fatectl-run-<job>-XXXXXX)");
+                                            "(kept; default: a new $TMPDIR/fatectl-run-<job>-XXXXXX, removed after success)");
   run->footer(
       "Each party runs as `fatectl party serve` with its own loopback port, certificate and log file\n"
       "(<run-dir>/<party>.log). Their output is shown here, each line prefixed with [party role]. If the\n"
       "job's certificates directory has no CA, a throwaway CA for the job's domain is created in the run\n"
-      "directory. Ctrl-C, a failing party or the job timeout stop every party.\n"
+      "directory. Ctrl-C, a failing party or the job timeout stop every party. Without --run-dir the\n"
+      "directory is removed after success; after a failure its logs stay and a throwaway CA is removed.\n"
       "Exit status: 0 when every party succeeded, else the first failing party's status (4 = timeout,\n"
       "130 = interrupted).\n\n"
       "Examples:\n"

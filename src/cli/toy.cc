@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "commands.h"
@@ -51,6 +52,15 @@ struct StdoutToStderr {
   }
 };
 
+/// Removes a temporary directory this command made, however the command ends.
+struct RemoveDir {
+  std::string dir;
+  ~RemoveDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
 std::string make_temp_dir() {
   const char* t = std::getenv("TMPDIR");
   std::string tmpl = std::string(t && *t ? t : "/tmp") + "/fatectl-toy-XXXXXX";
@@ -90,6 +100,7 @@ void run_native_local(const ToyOptions& o, GlobalOptions& g) {
   if (guest == host) throw invalid("--guest and --host must differ for the native toy");
   std::chrono::milliseconds to = fed::parse_duration(o.timeout);
   std::string dir = make_temp_dir();
+  RemoveDir cleanup{dir};  // the job, the throwaway CA and the report: nothing of it is kept
   std::string report = dir + "/report.json";
   YAML::Node job;
   job["job"] = yaml::str("toy-" + std::to_string(::getpid()));
@@ -135,7 +146,9 @@ void run_native_party(const ToyOptions& o, GlobalOptions& g) {
   // the same job with the toy program, beside the original so relative paths still resolve
   YAML::Node doc = yaml::clone(job.source);
   std::string dir = o.job.find('/') == std::string::npos ? "." : o.job.substr(0, o.job.rfind('/'));
-  std::string report = make_temp_dir() + "/report.json";
+  std::string report_dir = make_temp_dir();
+  RemoveDir cleanup{report_dir};
+  std::string report = report_dir + "/report.json";
   YAML::Node params = doc["algorithm"] && doc["algorithm"]["params"] && doc["algorithm"]["name"] &&
                               doc["algorithm"]["name"].Scalar() == "toy_secure_add"
                           ? doc["algorithm"]["params"]

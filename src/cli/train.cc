@@ -357,7 +357,9 @@ void add_train_commands(CLI::App& root, GlobalOptions& g) {
   train->add_flag("--in-process", a->in_process, "with --local: run the parties as threads of this process (no TLS)");
   train->add_flag("--resume", a->resume, "continue from the last epoch every party has checkpointed");
   train->add_option("--out", a->out, "output directory; party P writes to OUT/P/ (default: fatectl-out/<job id>)");
-  train->add_option("--run-dir", a->run_dir, "with --local: directory for the parties' logs and certificates");
+  train->add_option("--run-dir", a->run_dir,
+                    "with --local: directory for the parties' logs and certificates, kept (default: a temporary "
+                    "one, removed after success with its throwaway CA)");
   train->footer(
       "Each party writes OUT/<party>/: model.json (its part of the model), metrics.json (guest and homo\n"
       "clients), train.log, and checkpoint/epoch-N.yaml after every epoch. The guest prints one line per\n"
@@ -379,7 +381,9 @@ void add_train_commands(CLI::App& root, GlobalOptions& g) {
   predict->add_flag("--local", p->local, "run every party on this machine, each as its own process");
   predict->add_flag("--in-process", p->in_process, "with --local: run the parties as threads of this process");
   predict->add_option("--out", p->out, "the training output directory (default: fatectl-out/<job id>)");
-  predict->add_option("--run-dir", p->run_dir, "with --local: directory for the parties' logs and certificates");
+  predict->add_option("--run-dir", p->run_dir,
+                      "with --local: directory for the parties' logs and certificates, kept (default: a temporary "
+                      "one, removed after success with its throwaway CA)");
   predict->footer(
       "Each party loads its own model part from OUT/<party>/model.json and scores its data[1] (the\n"
       "validation file) if the job lists one, else data[0]. Hetero: hosts send X·w for the common ids\n"

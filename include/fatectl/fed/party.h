@@ -29,6 +29,9 @@ struct LocalRunOptions {
 /// (under the run directory), forwards their output prefixed with "[party role]", stops them all
 /// on SIGINT/SIGTERM, on the first failure or at the job's timeout, and returns the job's exit
 /// status (0 when every party succeeded, else the first failing party's status).
+/// Without `run_dir` the directory it creates is removed when every party succeeded; after a
+/// failure its logs stay but a throwaway CA it made (private keys) is removed. With `run_dir`
+/// everything stays.
 int run_local(const LocalRunOptions& o);
 
 }  // namespace fatectl::fed
