@@ -24,6 +24,9 @@ void add_cluster_render_commands(CLI::App& root, GlobalOptions& g);  // cluster_
 void add_toy_commands(CLI::App& root, GlobalOptions& g);  // toy.cc (toy, toy --native)
 void add_certs_exchange_command(CLI::App& root, GlobalOptions& g);  // certs_exchange.cc (certs exchange)
 void add_cluster_plan_command(CLI::App& root, GlobalOptions& g);  // cluster_plan.cc (cluster plan)
+/// unknown_command.cc: after a parse error, reports a mistyped command name with the nearest
+/// one ("unknown command 'clutser'; did you mean 'cluster'?"); false when that is not the cause.
+bool report_unknown_command(const CLI::App& root, int argc, char** argv);
 void add_cluster_release_commands(CLI::App& root, GlobalOptions& g);  // cluster_release.cc (cluster get spec|objects|notes)
 // -- command groups: add one declaration line per group above this marker --
 

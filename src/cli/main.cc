@@ -48,7 +48,13 @@ int main(int argc, char** argv) {
   app.add_option("--context", g.context, "kubeconfig context to use (default: current-context)");
   app.add_option("-n,--namespace", g.namespace_, "Kubernetes namespace (default: the spec's or the context's)");
   app.add_option("-o,--output", g.output, "output format: table, yaml or json")
-      ->check(CLI::IsMember({"table", "wide", "yaml", "json"}));
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            if (v == "table" || v == "yaml" || v == "json") return std::string();
+            if (v == "wide") return std::string("fatectl's tables have no wide form (-o wide); -o yaml or -o json shows every field");
+            return "'" + v + "' is not an output format; expected table, yaml or json";
+          },
+          "table|yaml|json"));
   app.add_option("--request-timeout", g.request_timeout,
                  "longest one API request may take, its retries and Retry-After waits included (kubectl's "
                  "format: 30s, 2m, 1h30m; a bare number is seconds; 0 = no limit; default 60s); --timeout, "
@@ -80,6 +86,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0 && cli::report_unknown_command(app, argc, argv)) return 2;
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   } catch (const ExitCode& e) {

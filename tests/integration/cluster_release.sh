@@ -3,7 +3,7 @@
 # across namespaces, get spec|objects|notes, diff between revisions, rollback --dry-run, upgrade
 # --atomic, a pending revision left by a killed fatectl, history that stays one line per
 # revision, status --events / describe, uninstall --keep-history and what uninstall does with
-# the Secrets `fatectl certs exchange` made.
+# the Secrets `fatectl certs exchange` made; shell completion asking the cluster for names.
 set -uo pipefail
 SRC=${FATECTL_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 source "$SRC/tests/lib/assert.sh"
@@ -203,4 +203,17 @@ expect_contains "deleted Secret fate-9999/user-cert: deleted with the namespace"
 K get namespace fate-9999 >/dev/null 2>&1 && sleep 1
 K get secret pulsar-cert -n fate-9999 >/dev/null 2>&1 && not_ok "pulsar-cert still exists" || ok "pulsar-cert is gone"
 
+# ---- completion asks the cluster ----------------------------------------------------------------
+expect_rc 0 "install again for completion" -- F cluster install -f "$SPEC" --create-namespace --timeout 90s
+comp() {  # comp WORDS...: what bash completion offers for the last word
+  bash -c 'source <("$0" completion bash); COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _fatectl; printf "%s\n" "${COMPREPLY[@]}"' "$FATECTL" "$@"
+}
+got=$(comp "$FATECTL" --kubeconfig "$KC" cluster status fa)
+[ "$got" = fate-9999 ] && ok "bash completes release names from the cluster" || not_ok "release completion gave '$got'"
+got=$(comp "$FATECTL" --kubeconfig "$KC" cluster history -n fate-9)
+[ "$got" = fate-9999 ] && ok "bash completes namespaces after -n from the cluster" || not_ok "namespace completion gave '$got'"
+got=$(comp "$FATECTL" --kubeconfig "$KC" -n default cluster status fa)
+[ -z "$got" ] && ok "-n on the command line narrows the release names" || not_ok "release completion in default gave '$got'"
+got=$(comp "$FATECTL" --kubeconfig "$W/missing" cluster status fa)
+[ -z "$got" ] && ok "no cluster: completion offers nothing and prints no error" || not_ok "completion without a cluster gave '$got'"
 finish
