@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "commands.h"
+#include "stdout_redirect.h"
 #include "fatectl/core/error.h"
 #include "fatectl/core/log.h"
 #include "fatectl/core/output.h"
@@ -33,23 +34,6 @@ struct ToyOptions {
   std::string party_id;
   long data_num = 1000;
   std::string domain = "fate.org";
-};
-
-/// Sends stdout to stderr while alive (so -o json keeps stdout for the JSON document).
-struct StdoutToStderr {
-  int saved = -1;
-  explicit StdoutToStderr(bool on) {
-    if (!on) return;
-    std::fflush(stdout);
-    saved = ::dup(1);
-    ::dup2(2, 1);
-  }
-  ~StdoutToStderr() {
-    if (saved < 0) return;
-    std::fflush(stdout);
-    ::dup2(saved, 1);
-    ::close(saved);
-  }
 };
 
 /// Removes a temporary directory this command made, however the command ends.

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "commands.h"
@@ -21,6 +22,8 @@
 #include "fatectl/fed/program.h"
 #include "fatectl/ml/rng.h"
 #include "fatectl/ml/train.h"
+#include "stdout_redirect.h"
+#include "train_progress.h"
 
 namespace fatectl::cli {
 namespace {
@@ -62,6 +65,65 @@ void print_metrics(const YAML::Node& m) {
   std::fflush(stdout);
 }
 
+void print_epoch(const ml::EpochReport& e) {
+  std::printf("epoch %ld/%ld  loss %s  elapsed %.2fs%s\n", e.epoch, e.max_iter,
+              e.has_loss ? fmt_num(e.loss, 8).c_str() : "n/a", e.elapsed_s, e.converged ? "  converged" : "");
+  std::fflush(stdout);
+}
+
+/// After predict: where the scores are, and the metrics table when the data had labels.
+void print_predict_summary(const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(dir + "/predict-metrics.json", ec)) print_metrics(yaml::load_file(dir + "/predict-metrics.json"));
+  std::printf("predictions: %s/predictions.csv%s\n", dir.c_str(),
+              fs::exists(dir + "/predict-metrics.json", ec) ? ("  metrics: " + dir + "/predict-metrics.json").c_str()
+                                                            : "  (no labels: no metrics)");
+  std::fflush(stdout);
+}
+
+/// The one document `train`/`predict` print with -o json|yaml: what ran, how each party ended,
+/// where the outputs are, and the guest's metrics.
+YAML::Node result_document(const ml::MlJob& job, const char* mode, const std::string& out_root, int rc,
+                           const std::vector<fed::LocalPartyResult>* parties, long only_party) {
+  YAML::Node n(YAML::NodeType::Map);
+  n["job"] = yaml::str(job.id);
+  n["command"] = yaml::str(mode);
+  n["ok"] = rc == 0;
+  n["exitCode"] = rc;
+  n["out"] = yaml::str(out_root);
+  if (parties) {
+    n["parties"] = YAML::Node(YAML::NodeType::Sequence);
+    for (const auto& p : *parties) {
+      YAML::Node e(YAML::NodeType::Map);
+      e["party"] = p.party;
+      e["role"] = yaml::str(p.role);
+      e["result"] = yaml::str(p.how);
+      if (!p.log.empty()) e["log"] = yaml::str(p.log);
+      n["parties"].push_back(e);
+    }
+  }
+  long who = only_party ? only_party : job.guest;
+  if (only_party) {
+    n["party"] = only_party;
+    n["role"] = yaml::str(job.role_of(only_party));
+  }
+  std::string dir = out_root + "/" + std::to_string(who);
+  std::error_code ec;
+  auto add = [&](const char* key, const std::string& file, bool parse) {
+    if (!fs::exists(dir + "/" + file, ec)) return;
+    n[key]["file"] = yaml::str(dir + "/" + file);
+    if (parse) n[key]["content"] = yaml::load_file(dir + "/" + file);
+  };
+  if (std::string(mode) == "predict") {
+    add("predictions", "predictions.csv", false);
+    add("metrics", "predict-metrics.json", true);
+  } else if (rc == 0) {
+    add("model", "model.json", false);
+    add("metrics", "metrics.json", true);
+  }
+  return n;
+}
+
 /// The program `party serve` runs for algorithm.name hetero_lr / homo_lr.
 int lr_program(const fed::Job& fjob, long party, fed::Channel& ch) {
   ml::MlJob job = ml::MlJob::from_job(fjob);
@@ -78,20 +140,25 @@ int lr_program(const fed::Job& fjob, long party, fed::Channel& ch) {
   }
   const bool is_guest = party == job.guest;
   std::mutex mu;
+  std::optional<TrainProgress> progress;
+  if (is_guest) progress.emplace();
   o.on_epoch = [&](const ml::EpochReport& e) {
     if (!is_guest) return;
     std::lock_guard<std::mutex> l(mu);
-    std::printf("epoch %ld/%ld  loss %s  elapsed %.2fs%s\n", e.epoch, e.max_iter,
-                e.has_loss ? fmt_num(e.loss, 8).c_str() : "n/a", e.elapsed_s, e.converged ? "  converged" : "");
-    std::fflush(stdout);
+    progress->epoch_done();
+    print_epoch(e);
+  };
+  o.on_progress = [&](const ml::ProgressReport& r) {
+    if (is_guest) progress->update(r);
   };
   const char* mode = std::getenv(kEnvMode);
   if (mode && std::string(mode) == "predict") {
     ml::predict_party(job, party, ch, o, o.out_dir);
-    if (is_guest) std::printf("predictions: %s/predictions.csv\n", o.out_dir.c_str());
+    if (is_guest) print_predict_summary(o.out_dir);
     return 0;
   }
   ml::train_party(job, party, ch, o);
+  progress.reset();
   if (is_guest || (job.algorithm == ml::Algorithm::HomoLr && party != job.arbiter)) {
     YAML::Node m = yaml::load_file(o.out_dir + "/metrics.json");
     if (is_guest) {
@@ -124,28 +191,37 @@ void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
   ml::MlJob job = ml::MlJob::from_job(fjob);  // validates the learning settings up front (exit 2)
   if (a.local == (a.party != 0)) throw invalid(std::string(mode) + ": give either --local or --party-id");
   set_env(a, fjob, mode);
+  const std::string out = std::getenv(kEnvOut);
+  const bool document = g.format() != output::Format::Table;  // -o json|yaml: one document on stdout
+  const bool predict = std::string(mode) == "predict";
+  int rc = 0;
+  std::vector<fed::LocalPartyResult> parties;
   if (a.local && a.in_process) {
-    std::string out = std::getenv(kEnvOut);
     std::pair<long, long> crash{0, 0};  // testing: FATECTL_TRAIN_CRASH_AFTER=<party>:<epochs>
     if (const char* c = std::getenv(kEnvCrash)) {
       std::string cs = c;
       auto colon = cs.find(':');
       if (colon != std::string::npos) crash = {std::atol(cs.substr(0, colon).c_str()), std::atol(cs.substr(colon + 1).c_str())};
     }
-    std::mutex mu;
-    ml::run_local(
-        job, out, a.resume, std::string(mode) == "predict",
-        [&](const ml::EpochReport& e) {
-          if (e.party != job.guest) return;
-          std::lock_guard<std::mutex> l(mu);
-          std::printf("epoch %ld/%ld  loss %s  elapsed %.2fs%s\n", e.epoch, e.max_iter,
-                      e.has_loss ? fmt_num(e.loss, 8).c_str() : "n/a", e.elapsed_s, e.converged ? "  converged" : "");
-          std::fflush(stdout);
-        },
-        crash.second, {}, crash.first);
+    {
+      StdoutToStderr redirect(document);
+      std::mutex mu;
+      TrainProgress progress;
+      ml::run_local(
+          job, out, a.resume, predict,
+          [&](const ml::EpochReport& e) {
+            if (e.party != job.guest) return;
+            std::lock_guard<std::mutex> l(mu);
+            progress.epoch_done();
+            print_epoch(e);
+          },
+          crash.second, {}, crash.first, [&](const ml::ProgressReport& r) { progress.update(r); });
+    }
     std::string gdir = out + "/" + std::to_string(job.guest);
-    if (std::string(mode) == "predict") {
-      std::printf("predictions: %s/predictions.csv\n", gdir.c_str());
+    if (document) {
+      output::print(g.format(), result_document(job, mode, out, 0, nullptr, 0));
+    } else if (predict) {
+      print_predict_summary(gdir);
     } else {
       print_metrics(yaml::load_file(gdir + "/metrics.json"));
       std::printf("model: %s/model.json  metrics: %s/metrics.json\n", gdir.c_str(), gdir.c_str());
@@ -160,17 +236,25 @@ void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
     if (g.quiet) o.global_args.push_back("-q");
     o.global_args.push_back("--no-color");
     o.color = !g.no_color && std::getenv("NO_COLOR") == nullptr && isatty(1);
-    int rc = fed::run_local(o);
+    o.results = &parties;
+    {
+      StdoutToStderr redirect(document);
+      rc = fed::run_local(o);
+    }
+    if (document) output::print(g.format(), result_document(job, mode, out, rc, &parties, 0));
     if (rc != 0) throw ExitCode{rc};
     return;
   }
   fed::ServeOptions s;
   s.job_file = a.job_file;
   s.party = a.party;
-  int rc = fed::serve_party(s);
+  {
+    StdoutToStderr redirect(document);
+    rc = fed::serve_party(s);
+  }
+  if (document) output::print(g.format(), result_document(job, mode, out, rc, nullptr, a.party));
   if (rc != 0) throw ExitCode{rc};
 }
-
 
 // ---- fatectl bench lr ------------------------------------------------------------------------
 

@@ -343,7 +343,9 @@ int run_local(const LocalRunOptions& o) {
     std::printf("%-8ld %-8s %-22s %s\n", c.party, role_name(job.party(c.party).role), c.how.c_str(),
                 remove_dir ? "" : c.log_path.c_str());
     std::fclose(c.log);
+    if (o.results) o.results->push_back({c.party, role_name(job.party(c.party).role), c.status, c.how, remove_dir ? "" : c.log_path});
   }
+  if (o.run_dir_used) *o.run_dir_used = dir;
   if (result == 0) std::printf("job %s: every party succeeded\n", job.id.c_str());
   else std::printf("job %s: %s (exit %d)\n", job.id.c_str(), reason.c_str(), result);
   std::error_code ec;

@@ -83,6 +83,9 @@ void guest(Party& p) {
       p.send(job.arbiter, E(e) + "/plan", aw.take());
     }
     std::vector<double> delta_sum(nw, 0.0);
+    size_t rows_total = 0, rows_done = 0;  // rows the guest encrypts this epoch (progress)
+    for (size_t b = 0; b < batches.size(); ++b) rows_total += async ? batches[b].size() : lists[b].size();
+    p.report_progress(e, 0, batches.size(), 0, rows_total);
     for (size_t b = 0; b < batches.size(); ++b) {
       const auto& rows = batches[b];
       const size_t n = rows.size();
@@ -121,8 +124,17 @@ void guest(Party& p) {
       if (async) {
         std::vector<Ciphertext> hdc;
         {
+          // in chunks, so that a long batch shows its progress
           Party::Timer t{p, "encrypt"};
-          hdc = he::encrypt_batch(pk, std::span<const int64_t>(hdq), p.pool);
+          constexpr size_t kChunk = 4096;
+          hdc.reserve(n);
+          for (size_t at = 0; at < n; at += kChunk) {
+            size_t k = std::min(kChunk, n - at);
+            auto part = he::encrypt_batch(pk, std::span<const int64_t>(hdq.data() + at, k), p.pool);
+            for (auto& c : part) hdc.push_back(std::move(c));
+            rows_done += k;
+            p.report_progress(e, b, batches.size(), rows_done, rows_total);
+          }
         }
         {
           Party::Timer t{p, "serialize"};
@@ -199,6 +211,8 @@ void guest(Party& p) {
         }
         std::string hvb = pack_cts(pk, hv);
         for (long h : job.hosts) p.send(h, EB(e, b) + "/d", hvb);
+        rows_done += list.size();
+        p.report_progress(e, b, batches.size(), rows_done, rows_total);
         auto [X, cols] = build_x(false);
         {
           Party::Timer t{p, "kernel"};
@@ -255,6 +269,7 @@ void guest(Party& p) {
       std::vector<double> delta = res.is_delta ? res.values : opt.step(res.values, e);
       for (size_t j = 0; j < nw; ++j) delta_sum[j] += delta[j];
       apply_update(w, delta, prm, e, icpt);
+      p.report_progress(e, b + 1, batches.size(), rows_done, rows_total);
     }
     converged = end_epoch(p, prm, e, w, delta_sum, opt);
   }

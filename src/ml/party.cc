@@ -134,6 +134,20 @@ void Party::report_epoch(long epochs, bool has_loss, double loss, bool converged
   if (opts.on_epoch) opts.on_epoch(r);
 }
 
+void Party::report_progress(long epoch, size_t batch, size_t batches, size_t rows_done, size_t rows_total) {
+  if (!opts.on_progress) return;
+  ProgressReport r;
+  r.party = self;
+  r.epoch = epoch + 1;
+  r.max_iter = job.params.max_iter;
+  r.batch = batch;
+  r.batches = batches;
+  r.rows_done = rows_done;
+  r.rows_total = rows_total;
+  r.elapsed_s = elapsed();
+  opts.on_progress(r);
+}
+
 void Party::maybe_stop(long epochs) const {
   if (opts.stop_after_epochs > 0 && epochs >= opts.stop_after_epochs) {
     std::fflush(nullptr);

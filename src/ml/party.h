@@ -38,6 +38,8 @@ class Party {
   /// Writes a file under out_dir atomically.
   void write_file(const std::string& name, const std::string& text) const;
   void report_epoch(long epochs, bool has_loss, double loss, bool converged);
+  /// Within epoch `epoch` (0-based): batches finished and rows encrypted (RunOptions::on_progress).
+  void report_progress(long epoch, size_t batch, size_t batches, size_t rows_done, size_t rows_total);
   void mark_loop_start() { last_mark_ = elapsed(); }
   void maybe_stop(long epochs) const;  ///< testing hook (RunOptions::stop_after_epochs)
   /// The training table: RunOptions::train_data when given, else data[0] loaded and checked.

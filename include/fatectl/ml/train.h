@@ -52,11 +52,24 @@ struct EpochReport {
   bool converged = false;
 };
 
+/// Where a party is within an epoch (for a progress display between epoch lines).
+struct ProgressReport {
+  long party = 0;
+  long epoch = 0;         ///< 1-based epoch in progress
+  long max_iter = 0;
+  size_t batch = 0;       ///< batches finished in this epoch
+  size_t batches = 0;
+  size_t rows_done = 0;   ///< rows encrypted so far in this epoch
+  size_t rows_total = 0;  ///< rows this epoch encrypts
+  double elapsed_s = 0;
+};
+
 /// How to run one party.
 struct RunOptions {
   std::string out_dir;  ///< this party's directory: model.json, metrics.json, train.log, checkpoint/
   bool resume = false;  ///< continue from the last checkpoint all parties share
   std::function<void(const EpochReport&)> on_epoch;  ///< called by every party after each epoch
+  std::function<void(const ProgressReport&)> on_progress;  ///< hetero guest: within an epoch
   const std::atomic<bool>* cancel = nullptr;         ///< set by a runner when another party failed
   long stop_after_epochs = 0;  ///< testing: end the process (exit 9) after this many epochs
   /// Benchmarks: use this table instead of loading data[0] (guest/hosts).
@@ -74,6 +87,7 @@ void predict_party(const MlJob& job, long party, fed::Channel& channel, const Ru
 /// per party. The first failure cancels the others and is rethrown.
 void run_local(const MlJob& job, const std::string& out_root, bool resume, bool predict,
                const std::function<void(const EpochReport&)>& on_epoch, long stop_after_epochs = 0,
-               const std::map<long, std::shared_ptr<const Dataset>>& data = {}, long stop_party = 0);
+               const std::map<long, std::shared_ptr<const Dataset>>& data = {}, long stop_party = 0,
+               const std::function<void(const ProgressReport&)>& on_progress = {});
 
 }  // namespace fatectl::ml
