@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "exchange_flags.h"
+#include "object_output.h"
 #include "fatectl/core/error.h"
 #include "fatectl/core/log.h"
 #include "fatectl/core/output.h"
@@ -199,10 +200,7 @@ void party_routes(kube::Client& c, const std::string& ns, const OpsFlags& f, con
 }
 
 // Prints text with every registered secret (tokens, spec passwords, Secret values) replaced by ***.
-void out(const std::string& text) {
-  std::string r = log::redact(text);
-  std::fwrite(r.data(), 1, r.size(), stdout);
-}
+void out(const std::string& text) { print_redacted(text); }
 
 // Secret values never reach the terminal: a dry run shows their keys with "***".
 YAML::Node masked(const YAML::Node& obj) {
@@ -214,10 +212,18 @@ YAML::Node masked(const YAML::Node& obj) {
   return n;
 }
 
+}  // namespace
+
+void print_redacted(const std::string& text) {
+  std::string r = log::redact(text);
+  std::fwrite(r.data(), 1, r.size(), stdout);
+}
+
 void print_objects(const std::vector<kube::Manifest>& objs, const GlobalOptions& g) {
   auto fmt = g.format();
   if (fmt == output::Format::Yaml) {
-    for (const auto& m : objs) out("---\n" + yaml::to_yaml(masked(m.node)));
+    for (const auto& m : objs)
+      out("---\n" + (m.module.empty() ? std::string() : "# module: " + m.module + "\n") + yaml::to_yaml(masked(m.node)));
     return;
   }
   if (fmt == output::Format::Json) {
@@ -237,6 +243,8 @@ void print_objects(const std::vector<kube::Manifest>& objs, const GlobalOptions&
   }
   std::printf("%s", t.render().c_str());
 }
+
+namespace {
 
 void report_deploy(const ops::DeployResult& r, const std::string& verb, const OpsFlags& f, const GlobalOptions& g) {
   if (f.dry_run == "client" && verb == "rolled back") {

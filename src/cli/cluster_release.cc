@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "object_output.h"
 #include "fatectl/core/error.h"
 #include "fatectl/core/log.h"
 #include "fatectl/core/output.h"
@@ -20,20 +21,6 @@ struct GetFlags {
   int revision = 0;
   bool show_secrets = false;
 };
-
-void write_out(const std::string& text) {
-  std::string r = log::redact(text);
-  std::fwrite(r.data(), 1, r.size(), stdout);
-}
-
-YAML::Node masked(const YAML::Node& obj) {
-  if (!obj["kind"] || obj["kind"].Scalar() != "Secret") return obj;
-  YAML::Node n = yaml::clone(obj);
-  for (const char* k : {"data", "stringData"})
-    if (n[k] && n[k].IsMap())
-      for (auto kv : n[k]) kv.second = yaml::str("***");
-  return n;
-}
 
 struct Target {
   std::unique_ptr<kube::Client> client;
@@ -109,26 +96,7 @@ void add_cluster_release_commands(CLI::App& root, GlobalOptions& g) {
     Target t = load(*f, g);
     std::string note;
     auto objs = ops::objects_of_revision(*t.client, t.record, note);
-    auto fmt = g.format();
-    if (fmt == output::Format::Yaml) {
-      for (const auto& m : objs)
-        write_out("---\n" + (m.module.empty() ? std::string() : "# module: " + m.module + "\n") + yaml::to_yaml(masked(m.node)));
-    } else if (fmt == output::Format::Json) {
-      YAML::Node list(YAML::NodeType::Map);
-      list["apiVersion"] = "v1";
-      list["kind"] = "List";
-      list["items"] = YAML::Node(YAML::NodeType::Sequence);
-      for (const auto& m : objs) list["items"].push_back(masked(m.node));
-      write_out(yaml::to_json(list) + "\n");
-    } else {
-      output::Table tb;
-      tb.headers = {"module", "kind", "namespace", "name"};
-      for (const auto& m : objs) {
-        auto r = m.ref();
-        tb.rows.push_back({m.module.empty() ? "-" : m.module, r.kind, r.namespace_.empty() ? "-" : r.namespace_, r.name});
-      }
-      std::fputs(tb.render().c_str(), stdout);
-    }
+    print_objects(objs, g);
     if (!note.empty()) log::warn("{}", note);
   });
 
@@ -152,7 +120,7 @@ void add_cluster_release_commands(CLI::App& root, GlobalOptions& g) {
       output::print(g.format(), n);
       return;
     }
-    write_out(text);
+    print_redacted(text);
   });
 }
 
