@@ -406,7 +406,7 @@ void run_status(const OpsFlags& f, const GlobalOptions& g, bool with_events) {
       if (events.empty()) {
         std::printf("\nevents: none recorded for this cluster's objects (the cluster keeps them about an hour)\n");
       } else {
-        std::printf("\nevents (newest first per module):\n");
+        std::printf("\nevents (per module: warnings first, then the newest):\n");
         output::Table e;
         e.headers = {"module", "type", "reason", "age", "object", "message"};
         for (const auto& ev : events)

@@ -106,6 +106,7 @@ std::vector<ModuleEvent> recent_events(kube::Client& c, const release::Record& r
     size_t oa = order.count(a.module) ? order[a.module] : order.size();
     size_t ob = order.count(b.module) ? order[b.module] : order.size();
     if (oa != ob) return oa < ob;
+    if ((a.type == "Warning") != (b.type == "Warning")) return a.type == "Warning";  // what is wrong first
     return a.last > b.last;  // RFC 3339 in UTC sorts as text
   });
   std::vector<ModuleEvent> out;

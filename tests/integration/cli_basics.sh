@@ -2,6 +2,7 @@
 # The command tree as a user meets it: help, exit codes, version, completion, global flags.
 set -euo pipefail
 source "$(dirname "$0")/../lib/assert.sh"
+W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 
 expect_rc 0 "--help exits 0" -- "$FATECTL" --help
 expect_contains "Exit codes:" "--help documents exit codes"
@@ -22,7 +23,6 @@ comp() {  # comp WORDS...: what bash completion offers for the last word
 got=$(comp fatectl cluster install - | sort | tr '\n' ' ')
 [ "$(comp fatectl cluster install - | grep -cx -- --help)" = 1 ] && ok "--help offered once" || not_ok "--help count: $got"
 grep -qw -- "-f" <<<"$got" && grep -qw -- "-n" <<<"$got" && grep -qw -- "-o" <<<"$got" && ok "short flags offered (-f -n -o)" || not_ok "short flags: $got"
-W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 touch "$W/party-9999.yaml" "$W/party-10000.yaml"; mkdir "$W/runs"
 got=$(cd "$W" && comp fatectl cluster install -f party-9 | tr '\n' ' ')
 [ "$got" = "party-9999.yaml " ] && ok "file names after -f" || not_ok "after -f: '$got'"
@@ -48,5 +48,18 @@ expect_rc 2 "-o wide is refused" -- "$FATECTL" version -o wide
 expect_contains "no wide form" "says why"
 expect_rc 0 "completion zsh" -- "$FATECTL" completion zsh
 expect_contains "compdef _fatectl fatectl" "zsh completion registers itself"
+# zsh (TEST_PACKAGES): the script parses, and _fatectl offers what bash offers (compadd stubbed,
+# it only exists inside zsh's completion widgets)
+"$FATECTL" completion zsh > "$W/_fatectl"
+zsh -n "$W/_fatectl" && ok "zsh completion script parses" || not_ok "zsh -n failed"
+zcomp() {  # zcomp WORDS...: what the zsh function offers for the last word
+  zsh -c 'compdef() {}; compadd() { [[ $1 == -- ]] && shift; print -l -- "$@" }; _files() { print -- "<files $*>" }
+    source "$1"; shift; words=("$@"); CURRENT=$#; PREFIX=${words[CURRENT]}; _fatectl' zcomp "$W/_fatectl" "$@"
+}
+[ "$(zcomp fatectl cluster ins | grep -cx install)" = 1 ] && ok "zsh: subcommands" || not_ok "zsh subcommands: $(zcomp fatectl cluster ins | head -3)"
+[ "$(zcomp fatectl cluster install - | grep -cx -- --help)" = 1 ] && ok "zsh: --help once" || not_ok "zsh --help"
+zcomp fatectl cluster install - | grep -qx -- -f && ok "zsh: short flags" || not_ok "zsh short flags"
+[ "$(zcomp fatectl cluster install -f pa)" = "<files >" ] && ok "zsh: files after -f" || not_ok "zsh after -f: $(zcomp fatectl cluster install -f pa)"
+[ "$(zcomp fatectl train --run-dir r)" = "<files -/>" ] && ok "zsh: directories after --run-dir" || not_ok "zsh after --run-dir"
 expect_rc 2 "completion of an unknown shell" -- "$FATECTL" completion fish
 finish

@@ -168,7 +168,7 @@ expect_contains "failed" "and lists the revision as failed"
 admin POST /pod-failures '{"namespace":"fate-9999","pod_regex":"^mysql","reason":"CrashLoopBackOff","exit_code":1,"log":"mysqld: cannot start\n"}'
 sleep 1
 expect_rc 1 "status --events with a crash-looping mysql" -- F cluster status fate-9999 --events
-expect_contains "events (newest first per module)" "status --events prints the events"
+expect_contains "events (per module: warnings first, then the newest)" "status --events prints the events"
 grep -E "^mysql +Warning +BackOff" <<<"$OUT" >/dev/null && ok "mysql's BackOff event under module mysql" || not_ok "no mysql BackOff event: $(grep -i mysql <<<"$OUT" | tail -3)"
 expect_json 1 "describe" -- F cluster describe fate-9999 -o json
 py -c '

@@ -21,8 +21,8 @@ struct ModuleEvent {
 };
 
 /// The newest `per_module` Events of each module of `rec`'s inventory (Pods and ReplicaSets are
-/// attributed to the StatefulSet/Deployment they belong to), newest first within a module, in
-/// the inventory's module order.
+/// attributed to the StatefulSet/Deployment they belong to), Warnings first then newest first
+/// within a module, in the inventory's module order.
 std::vector<ModuleEvent> recent_events(kube::Client& c, const release::Record& rec, size_t per_module = 5);
 
 /// "35s", "4m", "2h", "3d" since an RFC 3339 time ("?" when unreadable).
