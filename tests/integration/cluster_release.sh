@@ -63,6 +63,8 @@ expect_contains "$PW" "--show-secrets prints the spec as stored"
 expect_rc 1 "get spec --revision 9" -- F cluster get spec fate-9999 --revision 9
 expect_contains "has no revision 9 (it has 1" "names the revisions there are"
 
+expect_rc 0 "upgrade --dry-run=client reads the history, sends nothing" -- F cluster upgrade -f "$SPARK" --dry-run=client
+expect_contains "would delete Deployment fate-9999/clustermanager (no longer in the spec)" "upgrade dry run names what it would delete"
 expect_rc 0 "upgrade Eggroll -> Spark local (revision 2)" -- F cluster upgrade -f "$SPARK" --timeout 90s
 expect_rc 0 "get objects --revision 1" -- F cluster get objects fate-9999 --revision 1
 expect_contains "clustermanager" "revision 1's objects include clustermanager"
