@@ -688,7 +688,10 @@ void add_cluster_ops_commands(CLI::App& root, GlobalOptions& g) {
     try {
       recs = release::Store::list_latest(*c, ns);
     } catch (const Error& e) {
-      if (!ns.empty() || e.kind() != ErrorKind::Unreachable) throw;
+      // only a refusal (403) falls back; an API server that does not answer fails as it is
+      if (!ns.empty() || e.kind() != ErrorKind::Unreachable ||
+          std::string(e.what()).find("(403 Forbidden)") == std::string::npos)
+        throw;
       ns = c->config().namespace_;
       log::warn("cannot list release records in every namespace ({}); listing namespace {} only", e.what(), ns);
       recs = release::Store::list_latest(*c, ns);

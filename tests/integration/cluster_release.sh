@@ -53,6 +53,13 @@ expect_json 0 "list -n fate-9999 -o json" -- F cluster list -n fate-9999 -o json
 py -c 'import json,sys; d=json.loads(sys.argv[1]); assert [r["name"] for r in d]==["fate-9999"], d' "$OUT" \
   && ok "list -n fate-9999 -o json holds the release" || not_ok "list json: $OUT"
 
+# a context that may not list Secrets cluster-wide: the context's namespace, with a warning
+admin POST /rbac/deny '{"user":"token-user","verb":"list","resource":"secrets","namespace":""}'
+expect_rc 0 "list when listing every namespace is forbidden" -- F --context token cluster list
+expect_contains "cannot list release records in every namespace" "says it could not list every namespace"
+expect_contains "listing namespace default only" "and what it listed instead"
+admin DELETE /rbac/deny
+
 # ---- get spec | objects | notes -------------------------------------------------------------
 expect_rc 0 "get spec" -- F cluster get spec fate-9999
 expect_contains 'password: "***"   # the database password' "get spec masks the password, keeps the comment"
