@@ -96,7 +96,9 @@ bool remove(Client& c, const ObjectRef& ref, const std::string& propagation = "B
 std::string pod_logs(Client& c, const std::string& ns, const std::string& pod, const std::string& container,
                      int tail = 20, bool previous = false);
 
-/// Registers the values of a Secret object (data decoded, and stringData) as log secrets.
+/// Registers the values of a Secret object as log secrets: base64 as sent, and the decoded value
+/// when it is 8 bytes or longer (a shorter one, e.g. the charts' default password "fate", would
+/// mangle every name it occurs in).
 void register_secret_values(const YAML::Node& obj);
 
 }  // namespace fatectl::kube
