@@ -343,14 +343,15 @@ bool secret_key_name(const std::string& key) {
 
 namespace {
 // Values under keys that name a password, secret or token in the spec are registered as secrets
-// so that no message, diff or dry-run output shows them.
+// so that no message, diff or dry-run output shows them (a short one in its base64 form only; the
+// spec and Secret data are masked by key where they are printed).
 void register_spec_secrets(const YAML::Node& n, const std::string& key) {
   if (n.IsMap()) {
     for (const auto& kv : n) register_spec_secrets(kv.second, kv.first.IsScalar() ? kv.first.Scalar() : "");
   } else if (n.IsSequence()) {
     for (const auto& e : n) register_spec_secrets(e, key);
   } else if (n.IsScalar()) {
-    if (secret_key_name(key)) log::add_secret(n.Scalar());
+    if (secret_key_name(key)) kube::register_secret_value(n.Scalar());
   }
 }
 }  // namespace

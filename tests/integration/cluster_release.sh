@@ -46,7 +46,7 @@ printf 'mysql:\n  user: fate\n  password: "%s"\n' "$PW" >> "$SPARK"
 expect_rc 0 "dry run of a RabbitMQ party" -- F cluster install -f "$SRC/examples/v1.11/party-9999-spark-rabbitmq.yaml" --dry-run=client -o yaml
 expect_contains "name: fate-9999" "names stay readable"
 grep -qF -- '***-9999' <<<"$OUT" && not_ok "a short Secret value mangled every name" || ok "no name mangled by redaction"
-expect_contains "RABBITMQ_PASSWORD: '***'" "the Secret value itself is masked"
+expect_contains 'RABBITMQ_PASSWORD: "***"' "the Secret value itself is masked"
 
 expect_rc 0 "install revision 1" -- F cluster install -f "$SPEC" --create-namespace --timeout 90s
 
