@@ -564,8 +564,11 @@ void check_not_pending(const std::vector<Record>& history, bool take_over_pendin
   if (history.empty() || take_over_pending) return;
   const Record& r = history.back();
   if (r.status.rfind("pending-", 0) != 0) return;
+  std::string held_by = r.holder.empty() ? std::string()
+                                          : ", held by fatectl pid " + std::to_string(r.holder.pid) + " on " +
+                                                r.holder.host + " (last heartbeat " + r.holder.heartbeat + ")";
   throw ReleaseBusy("release '" + r.name + "' revision " + std::to_string(r.revision) + " is " + r.status +
-                    (r.description.empty() ? "" : " (" + r.description + ")") + " since " + r.updated +
+                    (r.description.empty() ? "" : " (" + r.description + ")") + " since " + r.updated + held_by +
                     ": another command is changing it; nothing was changed -- wait until it is done (`fatectl "
                     "cluster history " + r.name + "`), or, if that command was stopped, " +
                     (r.status == release::kPendingInstall

@@ -155,7 +155,8 @@ for i in $(seq 1 100); do
   sleep 0.2
 done
 expect_rc 1 "a second upgrade while the first runs is refused" -- F cluster upgrade -f "$SPARK" --timeout 5m
-expect_contains "is still working on revision 6" "names the running operation"
+expect_contains "revision 6 is pending-upgrade (upgrade in progress)" "names the pending revision"
+expect_contains "held by fatectl pid $UP on" "names the running fatectl"
 kill -INT "$UP"; wait "$UP" 2>/dev/null || true
 st=$(K get secret -n fate-9999 fatectl.release.v1.fate-9999.v6 -o jsonpath='{.metadata.labels.status}' || true)
 [ "$st" = pending-upgrade ] && ok "Ctrl-C left revision 6 pending-upgrade" || not_ok "revision 6 is '$st'"
@@ -178,6 +179,21 @@ K apply -f "$W/stale.json" >/dev/null 2>&1 || K replace -f "$W/stale.json" >/dev
 expect_rc 0 "list notices a pending revision from another host" -- F cluster list -n fate-9999
 expect_contains "pid 4242 on ops-laptop) has not shown a sign of life" "names the silent holder"
 expect_contains "failed" "and lists the revision as failed"
+# ... and one whose holder on another machine still beats: refused, unless rollback --force
+K get secret -n fate-9999 fatectl.release.v1.fate-9999.v6 -o json | py -c '
+import json,sys,base64,datetime
+s=json.load(sys.stdin); r=json.loads(base64.b64decode(s["data"]["release"]))
+now=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+r["status"]="pending-upgrade"; r["operation"]={"host":"ops-laptop","pid":4243,"pidStart":"1","bootId":"x","heartbeat":now}
+s["data"]["release"]=base64.b64encode(json.dumps(r).encode()).decode(); s["metadata"]["labels"]["status"]="pending-upgrade"
+for k in ("resourceVersion","uid","creationTimestamp","managedFields"): s["metadata"].pop(k,None)
+print(json.dumps(s))' > "$W/alive.json" || true
+K apply -f "$W/alive.json" >/dev/null 2>&1 || K replace -f "$W/alive.json" >/dev/null || true
+expect_rc 1 "rollback while a live holder on another machine has revision 6 pending" -- F cluster rollback fate-9999 --timeout 90s
+expect_contains "held by fatectl pid 4243 on ops-laptop" "names the holder"
+expect_contains "cluster rollback fate-9999 --force" "names the way out"
+expect_rc 0 "rollback --force takes over" -- F cluster rollback fate-9999 --force --timeout 90s
+expect_contains "rolled back to revision" "the forced rollback went through"
 
 # ---- status --events and describe ---------------------------------------------------------------
 admin POST /pod-failures '{"namespace":"fate-9999","pod_regex":"^mysql","reason":"CrashLoopBackOff","exit_code":1,"log":"mysqld: cannot start\n"}'
@@ -201,7 +217,7 @@ expect_rc 0 "certs exchange --apply labels its Secrets" -- F certs exchange --pa
 lbl=$(K get secret pulsar-cert -n fate-9999 -o jsonpath='{.metadata.labels.fatectl\.io/made-by}' || true)
 [ "$lbl" = certs-exchange ] && ok "pulsar-cert is labelled fatectl.io/made-by=certs-exchange" || not_ok "label '$lbl'"
 expect_rc 0 "uninstall --keep-history" -- F cluster uninstall fate-9999 --keep-history --timeout 60s
-expect_contains "kept its 6 release record(s)" "says the history was kept"
+expect_contains "kept its 7 release record(s)" "says the history was kept"
 expect_contains "kept Secret fate-9999/pulsar-cert: made by \`fatectl certs exchange\` (--purge deletes it)" "certs Secret is fatectl's, kept without --purge"
 expect_contains "kept Secret fate-9999/user-cert: not created by fatectl" "user Secret kept"
 expect_rc 0 "history after uninstall --keep-history" -- F cluster history fate-9999
@@ -209,7 +225,7 @@ expect_contains "uninstalled" "the newest revision is uninstalled"
 expect_rc 1 "status of an uninstalled release" -- F cluster status fate-9999
 expect_contains "rollback fate-9999 -n fate-9999" "status says how to restore it"
 expect_rc 0 "rollback restores the uninstalled release" -- F cluster rollback fate-9999 --timeout 90s
-expect_contains "rolled back to revision 6" "rollback went back to the last revision"
+expect_contains "rolled back to revision 7" "rollback went back to the last revision"
 expect_rc 0 "status after restoring" -- F cluster status fate-9999
 
 # ---- uninstall --purge: the certs Secrets and the namespace, named ------------------------------
