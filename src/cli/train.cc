@@ -58,10 +58,10 @@ void print_metrics(const YAML::Node& m) {
   for (const char* k : {"train", "validate", "predict"}) {
     YAML::Node s = m[k];
     if (!s) continue;
-    t.rows.push_back({k, s["samples"].Scalar(), fmt_num(s["auc"].as<double>()), fmt_num(s["ks"].as<double>()),
-                      fmt_num(s["accuracy"].as<double>()), fmt_num(s["precision"].as<double>()),
-                      fmt_num(s["recall"].as<double>()), fmt_num(s["f1"].as<double>()), s["confusion"]["tp"].Scalar(),
-                      s["confusion"]["fp"].Scalar(), s["confusion"]["tn"].Scalar(), s["confusion"]["fn"].Scalar()});
+    auto num = [&](const char* key) { return s[key] ? fmt_num(s[key].as<double>()) : std::string("-"); };
+    auto count = [&](const char* key) { return s["confusion"] ? s["confusion"][key].Scalar() : std::string("-"); };
+    t.rows.push_back({k, s["samples"].Scalar(), num("auc"), num("ks"), num("accuracy"), num("precision"), num("recall"),
+                      num("f1"), count("tp"), count("fp"), count("tn"), count("fn")});
   }
   std::fputs(t.render().c_str(), stdout);
   std::fflush(stdout);
@@ -285,7 +285,10 @@ void bench_lr(const LrBenchOptions& o, GlobalOptions& g) {
   std::map<long, std::shared_ptr<const ml::Dataset>> data;
   std::string shape;
   if (o.data == "breast") {
-    ml::DataSpec gs{o.guest_file, "id", "y", true, {}}, hs{o.host_file, "id", "y", false, {}};
+    ml::DataSpec gs, hs;
+    gs.path = o.guest_file;
+    gs.with_label = true;
+    hs.path = o.host_file;
     data[job.guest] = std::make_shared<ml::Dataset>(ml::load_csv(gs));
     data[job.hosts[0]] = std::make_shared<ml::Dataset>(ml::load_csv(hs));
   } else {

@@ -17,6 +17,7 @@
 // 2^(P+40), and the arbiter divides by 2^(P+40)·n after decryption. Because the integer
 // arithmetic is exact, the result does not depend on the key or on any randomness.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -119,9 +120,21 @@ struct Status {
 Status recv_status(Party& p, long e);
 /// Guest and host at the end of an epoch: the weight change for the arbiter's weight_diff check
 /// (masked gradients: only the parties know it), the arbiter's verdict, then checkpoint and report.
-/// Returns whether training converged.
-bool end_epoch(Party& p, const LrParams& prm, long e, const std::vector<double>& w,
-               const std::vector<double>& delta_sum, const Optimizer& opt);
+/// `extra` adds to the checkpoint (validation state) once the status is known. Returns the status.
+Status end_epoch(Party& p, const LrParams& prm, long e, const std::vector<double>& w,
+                 const std::vector<double>& delta_sum, const Optimizer& opt,
+                 const std::function<void(const Status&, YAML::Node& checkpoint)>& extra = {});
+
+// ---- sample weights -------------------------------------------------------------------
+// With sample weights the guest runs FATE's centralised path: hosts send [[fw_h]] at 2^kFwWBits,
+// the guest multiplies each row by its weight round(w·2^kWBits) and adds w·half_d at 2^kDBits,
+// so [[d]] keeps the usual scale 2^kDBits and nothing else changes for hosts or arbiter.
+constexpr int kWBits = 20;
+constexpr int kFwWBits = kDBits - kWBits;
+/// Bits of the host's forward values: kDBits, or kFwWBits with sample weights.
+inline int fw_bits(bool weighted) { return weighted ? kFwWBits : kDBits; }
+/// Whether the job trains with sample weights (every party knows this from the job file).
+bool weighted(const MlJob& job);
 
 // ---- model files --------------------------------------------------------------------------------
 /// model.json of a guest or host (fatectl-lr-model/1).

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Checks `fatectl predict` output against the trained model parts, independently of fatectl:
-predictions.csv scores = sigmoid(sum over parties of x·coef (+ intercept)) from each party's
-model.json and data, labels = score > threshold, and predict-metrics.json AUC equals the training
+predictions.csv (FATE's columns id, label, predict_result, predict_score): scores =
+sigmoid(sum over parties of x·coef (+ intercept)) from each party's model.json and data,
+predict_result = score > threshold, label = the data's true label, and predict-metrics.json AUC equals the training
 AUC in metrics.json (predict scores the training data when the job lists no validation file).
 
 usage: check_predict.py JOB OUT PARTY   (PARTY: the one whose predictions are checked)"""
@@ -31,12 +32,16 @@ for p in parties:
         thr = m["threshold"]
 with open("%s/%d/predictions.csv" % (out, party)) as f:
     got = list(csv.DictReader(f))
-assert got and list(got[0].keys()) == ["id", "label", "score"], got[:1]
+assert got and list(got[0].keys()) == ["id", "label", "predict_result", "predict_score"], got[:1]
 assert len(got) == len(z), (len(got), len(z))
+me = [p for p in parties if p["id"] == party][0]
+truth = {i: (1 if float(r[job["algorithm"]["params"].get("label_column", "y")]) == 1 else 0)
+         for i, r in rows(me["data"]).items()}
 for r in got:
     want = 1 / (1 + math.exp(-z[r["id"]]))
-    assert abs(float(r["score"]) - want) < 1e-6, (r, want)
-    assert int(r["label"]) == (1 if float(r["score"]) > thr else 0), r
+    assert abs(float(r["predict_score"]) - want) < 1e-6, (r, want)
+    assert int(r["predict_result"]) == (1 if float(r["predict_score"]) > thr else 0), r
+    assert int(r["label"]) == truth[r["id"]], (r, truth[r["id"]])
 pm = json.load(open("%s/%d/predict-metrics.json" % (out, party)))["predict"]
 tm = json.load(open("%s/%d/metrics.json" % (out, party)))["train"]
 assert abs(pm["auc"] - tm["auc"]) < 1e-9, (pm["auc"], tm["auc"])

@@ -13,6 +13,9 @@
 #include "fatectl/fed/job.h"
 #include "fatectl/ml/data.h"
 #include "fatectl/ml/params.h"
+#include "fatectl/ml/prep.h"
+#include "fatectl/ml/sample_weight.h"
+#include "fatectl/ml/validation.h"
 
 namespace fatectl::ml {
 
@@ -27,6 +30,11 @@ struct MlJob {
   Algorithm algorithm = Algorithm::HeteroLr;
   LrParams params;
   std::string id_column = "id", label_column = "y";
+  bool id_column_given = false;   ///< homo without `id_column`: a file with no "id" column gets row numbers
+  PrepParams prep;                ///< data_transform, feature_scale, homo_statistics (prep.h)
+  SampleWeightParams weights;     ///< class_weight, sample_weight (sample_weight.h)
+  ValidationParams validation;    ///< validation_freqs, early_stopping_rounds, … (validation.h)
+  YAML::Node params_source;       ///< algorithm.params as written (for metrics.json and the report)
   long guest = 0, arbiter = 0;
   std::vector<long> hosts;  ///< in job-file order (host index k = position here)
   std::map<long, std::vector<std::string>> data;
