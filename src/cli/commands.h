@@ -25,6 +25,10 @@ void add_toy_commands(CLI::App& root, GlobalOptions& g);  // toy.cc (toy, toy --
 void add_certs_exchange_command(CLI::App& root, GlobalOptions& g);  // certs_exchange.cc (certs exchange)
 void add_cluster_plan_command(CLI::App& root, GlobalOptions& g);  // cluster_plan.cc (cluster plan)
 void add_job_commands(CLI::App& root, GlobalOptions& g);  // job.cc (job status)
+void add_data_commands(CLI::App& root, GlobalOptions& g);  // data.cc (data synth)
+void add_report_commands(CLI::App& root, GlobalOptions& g);  // report.cc (report)
+/// Writes the training report of `run_dir` (report.cc); returns its path.
+std::string write_training_report(const std::string& run_dir, const std::string& out_file = "");
 // -- command groups: add one declaration line per group above this marker --
 
 }  // namespace fatectl::cli

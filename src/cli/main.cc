@@ -75,6 +75,8 @@ int main(int argc, char** argv) {
   cli::add_certs_exchange_command(app, g);
   cli::add_cluster_plan_command(app, g);
   cli::add_job_commands(app, g);
+  cli::add_data_commands(app, g);
+  cli::add_report_commands(app, g);
   // -- command groups: add one call per group above this marker (completion stays last) --
   cli::add_completion_command(app, g);
 

@@ -38,6 +38,7 @@ constexpr const char* kEnvMode = "FATECTL_TRAIN_MODE";          // train | predi
 constexpr const char* kEnvCrash = "FATECTL_TRAIN_CRASH_AFTER";  // testing: "<party>:<epochs>"
 constexpr const char* kEnvRetry = "FATECTL_TRAIN_RETRY";        // 1: --retry
 constexpr const char* kEnvFail = "FATECTL_TRAIN_FAIL_AT";       // testing: "<party>:<epoch>:<batch>"
+constexpr const char* kEnvLocal = "FATECTL_TRAIN_LOCAL";        // 1: `train --local` writes the report itself
 
 std::string default_out(const fed::Job& job) { return "fatectl-out/" + job.id; }
 
@@ -50,6 +51,17 @@ std::string fmt_num(double v, int prec = 6) {
   char b[64];
   std::snprintf(b, sizeof b, "%.*f", prec, v);
   return b;
+}
+
+/// The HTML report after training; a failure is a warning (the model and metrics are written).
+void report_after_training(const std::string& dir) {
+  try {
+    std::string path = write_training_report(dir);
+    std::printf("report: %s\n", path.c_str());
+    std::fflush(stdout);
+  } catch (const std::exception& e) {
+    log::warn("training finished but the report was not written: {} (run `fatectl report {}`)", e.what(), dir);
+  }
 }
 
 void print_metrics(const YAML::Node& m) {
@@ -135,6 +147,8 @@ int lr_program(const fed::Job& fjob, long party, fed::Channel& ch) {
       print_metrics(m);
       std::printf("model: %s/model.json  metrics: %s/metrics.json\n", o.out_dir.c_str(), o.out_dir.c_str());
     }
+    const char* local = std::getenv(kEnvLocal);
+    if (!(local && std::string(local) == "1")) report_after_training(o.out_dir);
   }
   return 0;
 }
@@ -156,6 +170,7 @@ void set_env(const TrainArgs& a, const fed::Job& job, const char* mode) {
   ::setenv(kEnvResume, a.resume || a.retry ? "1" : "0", 1);
   ::setenv(kEnvRetry, a.retry ? "1" : "0", 1);
   ::setenv(kEnvMode, mode, 1);
+  ::setenv(kEnvLocal, a.local ? "1" : "0", 1);
 }
 
 void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
@@ -199,6 +214,7 @@ void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
     } else {
       print_metrics(yaml::load_file(gdir + "/metrics.json"));
       std::printf("model: %s/model.json  metrics: %s/metrics.json\n", gdir.c_str(), gdir.c_str());
+      report_after_training(out);
     }
     return;
   }
@@ -212,6 +228,7 @@ void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
     o.color = !g.no_color && std::getenv("NO_COLOR") == nullptr && isatty(1);
     int rc = fed::run_local(o);
     if (rc != 0) throw ExitCode{rc};
+    if (std::string(mode) == "train") report_after_training(std::getenv(kEnvOut));
     return;
   }
   fed::ServeOptions s;

@@ -321,6 +321,14 @@ const char* to_string(ThresholdRule r) {
   return "?";
 }
 
+std::vector<double> threshold_candidates() {
+  std::vector<double> t = fixed_thresholds();
+  for (int k = -200; k <= 200; ++k) t.push_back(sigmoid(k / 20.0));
+  std::sort(t.begin(), t.end());
+  t.erase(std::unique(t.begin(), t.end()), t.end());
+  return t;
+}
+
 double choose_threshold(const ConfusionTable& table, ThresholdRule rule) {
   if (table.thresholds.empty()) throw failed("internal: no thresholds to choose from");
   auto v = rule == ThresholdRule::MaxKs ? table.ks() : table.f1();

@@ -359,7 +359,7 @@ void guest(Party& p) {
   if (v) vs = scores_for(*v, "validate");
   double thr = prm.threshold;
   if (job.validation.threshold != ThresholdRule::Fixed)
-    thr = choose_threshold(confusion_table(v->labels, vs, fixed_thresholds()), job.validation.threshold);
+    thr = choose_threshold(confusion_table(v->labels, vs, threshold_candidates()), job.validation.threshold);
   YAML::Node metrics = metrics_head(job, e, converged, last, best_epoch, thr, ws);
   metrics["train"] = evaluation_yaml(d.labels, tr, thr);
   if (v) metrics["validate"] = evaluation_yaml(v->labels, vs, thr);

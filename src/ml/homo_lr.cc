@@ -215,7 +215,7 @@ void client(Party& p) {
   if (v) vs = scores(*v, w, icpt);
   if (job.validation.threshold != ThresholdRule::Fixed) {
     // Every client's confusion counts at FATE's thresholds, added up: the pooled validation table.
-    auto t = fixed_thresholds();
+    auto t = threshold_candidates();
     std::vector<double> local(4 * t.size(), 0.0);
     if (v) local = flatten(confusion_table(v->labels, vs, t));
     thr = choose_threshold(unflatten(homo::secure_sum(p, pads, "threshold", local, "confusion counts"), t),

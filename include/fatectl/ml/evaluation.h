@@ -92,8 +92,11 @@ double roc_auc(const ScoreIndex& s);
 /// How a decision threshold is chosen on validation data.
 enum class ThresholdRule { Fixed, MaxF1, MaxKs };
 const char* to_string(ThresholdRule r);
-/// The threshold among fixed_thresholds() with the highest F1 (MaxF1) or TPR − FPR (MaxKs) in
-/// `table` (first one on ties).
+/// Where a threshold may be chosen: FATE's 0.00…0.99 and the log-odds grid sigmoid(k/20),
+/// k = −200…200, sorted ascending — fine in both tails, where imbalanced data puts its best
+/// thresholds (class weights push frauds' scores towards 1).
+std::vector<double> threshold_candidates();
+/// The threshold of `table` with the highest F1 (MaxF1) or TPR − FPR (MaxKs), the lowest on ties.
 double choose_threshold(const ConfusionTable& table, ThresholdRule rule);
 
 /// Everything above for one scored data set as a YAML mapping: samples, positives, auc, ks,
