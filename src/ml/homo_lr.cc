@@ -5,6 +5,7 @@
 // (prep.h; statistics local as in FATE, or federated through secure sums: homo_aggregate.cc),
 // weights its rows (sample_weight.h); validation and early stopping follow validation.h.
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <numeric>
 #include <sstream>
@@ -55,6 +56,23 @@ std::vector<double> scores(const Dataset& d, const std::vector<double>& w, bool 
     z[i] = sigmoid(s);
   }
   return z;
+}
+
+/// Which column makes |w·x| largest, for an error about a value too large to aggregate.
+std::string largest_term(const Dataset& d, const std::vector<double>& w) {
+  size_t best = 0;
+  double top = -1;
+  for (size_t j = 0; j < d.cols(); ++j)
+    for (size_t i = 0; i < d.rows(); ++i) {
+      double t = std::fabs(w[j] * d.row(i)[j]);
+      if (t > top) {
+        top = t;
+        best = j;
+      }
+    }
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3g", top);
+  return "column '" + d.feature_names[best] + "' makes |coefficient × value| reach " + b;
 }
 
 void client(Party& p) {
@@ -160,7 +178,9 @@ void client(Party& p) {
       for (size_t j = 0; j < w.size(); ++j)
         vec.push_back(homo::model_fixed(w[j] * static_cast<double>(N),
                                         j < cols ? "coefficient of column '" + d.feature_names[j] + "'" : "intercept"));
-      vec.push_back(homo::model_fixed(epoch_loss * static_cast<double>(N), "training loss"));
+      const double loss_n = epoch_loss * static_cast<double>(N);
+      vec.push_back(homo::model_fixed(loss_n, std::fabs(std::ldexp(loss_n, 32)) < 0x1p62 ? "training loss"
+                                                                                     : "training loss (" + largest_term(d, w) + ")"));
       WireWriter aw;
       aw.u64(N).u64s(pads.mask(p.self, job.id, e, vec));
       p.send(job.arbiter, E(e) + "/agg", aw.take());

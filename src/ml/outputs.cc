@@ -71,7 +71,7 @@ YAML::Node metrics_head(const MlJob& job, long epochs, bool converged, const Ver
   YAML::Node m;
   m["job"] = yaml::str(job.id);
   m["epochs"] = epochs;
-  m["converged"] = converged;
+  m["converged"] = converged && !last.stop;  // an early stop is reported as such, not as convergence
   if (job.validation.enabled()) {
     m["early_stopped"] = last.stop;
     if (last.stop) m["early_stopping_metric"] = job.validation.tracked().at(static_cast<size_t>(last.stop_metric));

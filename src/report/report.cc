@@ -197,7 +197,7 @@ std::string confusion_html(const PartyRun& p) {
   YAML::Node m = p.metrics[d];
   if (!m["confusion"]) return "<p>No confusion matrix: " + escape(scalar_text(m["note"])) + "</p>";
   auto cell = [&](const char* k) { return m["confusion"][k].Scalar(); };
-  std::string s = "<div class=\"cm\"><h4>Confusion matrix at threshold " + escape(num(p.metrics["threshold"], 2)) + " (" +
+  std::string s = "<div class=\"cm\"><h4>Confusion matrix at threshold " + escape(num(p.metrics["threshold"], 4)) + " (" +
                   escape(d) + ", rule " + escape(scalar_text(p.metrics["threshold_rule"])) + ")</h4>";
   s += "<table class=\"confusion\"><tr><th></th><th>predicted 1</th><th>predicted 0</th></tr>";
   s += "<tr><th>label 1</th><td class=\"good\">TP " + escape(cell("tp")) + "</td><td class=\"bad\">FN " + escape(cell("fn")) + "</td></tr>";
@@ -221,7 +221,7 @@ std::string summary_html(const PartyRun& p) {
   if (p.metrics["early_stopped"] && p.metrics["early_stopped"].as<bool>())
     facts += " · early stopped on " + scalar_text(p.metrics["early_stopping_metric"]);
   if (p.metrics["best_iteration"]) facts += " · model of iteration " + scalar_text(p.metrics["best_iteration"]);
-  facts += " · threshold " + num(p.metrics["threshold"], 2) + " (" + scalar_text(p.metrics["threshold_rule"]) + ")";
+  facts += " · threshold " + num(p.metrics["threshold"], 4) + " (" + scalar_text(p.metrics["threshold_rule"]) + ")";
   if (YAML::Node w = p.metrics["sample_weight"]; w && w["weight_mode"] && w["weight_mode"].Scalar() != "none") {
     facts += " · " + scalar_text(w["weight_mode"]);
     if (w["class_weight"]) facts += " {0: " + num(w["class_weight"]["0"]) + ", 1: " + num(w["class_weight"]["1"]) + "}";
