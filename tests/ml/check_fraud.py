@@ -21,14 +21,16 @@ Prints one line per check; exit 1 on any failure.
 """
 import csv
 import json
-import math
 import os
 import sys
 
 import numpy as np
 import yaml
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fate_eval import confusion, fate_ks, fate_lift_gain, fate_pr, fate_roc, threshold_candidates  # noqa: E402
 
 bad = 0
 
@@ -49,78 +51,6 @@ def load(path, label):
     X = np.array([[np.nan if row[i] == "" else float(row[i]) for i in range(len(h)) if i != li] for row in r[1:]])
     y = np.array([1 if float(row[li]) == 1 else 0 for row in r[1:]])
     return feats, X, y
-
-
-# ---- FATE 1.11's curve rules, from its evaluation code (numpy) ----------------------------------
-def confusion(labels, scores, thresholds):
-    s = np.asarray(scores)[None, :] > np.asarray(thresholds)[:, None]
-    y = np.asarray(labels)[None, :] == 1
-    tp = (s & y).sum(1)
-    fp = (s & ~y).sum(1)
-    return tp, fp, y.sum() - tp, (~y).sum() - fp
-
-
-def step_thresholds(scores):
-    t = sorted(set(scores), reverse=True)
-    return [t[int(len(t) * c)] for c in np.arange(0, 1, 0.01)]
-
-
-def fate_roc(labels, scores):
-    fpr, tpr, thr = roc_curve(labels, scores, drop_intermediate=True)
-    thr = list(map(float, thr))
-    thr[0] = float(np.max(scores)) + 1  # sklearn < 1.3 (FATE's); newer ones write inf here
-    size = len(thr)
-    out, seen = [], set()
-    for c in np.arange(0, 1, 0.01):
-        i = int(size * c)
-        key = (float(fpr[i]), float(tpr[i]), thr[i])
-        if key not in seen:
-            seen.add(key)
-            out.append(key)
-    out.append((1.0, 1.0, 1.0))
-    return out
-
-
-def fate_ks(labels, scores):
-    srt = np.sort(scores)[::-1]
-    thr = [srt[int(len(srt) * (c / 100))] for c in range(100)]
-    tp, fp, _, _ = confusion(labels, scores, thr)
-    P, N = (labels == 1).sum(), (labels != 1).sum()
-    tpr, fpr = tp / P, fp / N
-    return float(np.max(tpr - fpr)), list(tpr) + [1.0], list(fpr) + [1.0]
-
-
-def best_y_per_x(xs, ys):
-    order, best = [], {}
-    for x, y in zip(xs, ys):
-        if x not in best:
-            order.append(x)
-            best[x] = y
-        elif best[x] < y:
-            best[x] = y
-    return order, [best[x] for x in order]
-
-
-def fate_pr(labels, scores):
-    t = step_thresholds(scores)
-    t.append(min(t) - 0.001)
-    tp, fp, fn, _ = confusion(labels, scores, t)
-    prec = np.where(tp + fp == 0, 1.0, tp / np.maximum(tp + fp, 1))
-    rec = tp / (tp + fn)
-    return best_y_per_x(list(rec), list(prec))
-
-
-def fate_lift_gain(labels, scores):
-    t = step_thresholds(scores)
-    tp, fp, fn, _ = confusion(labels, scores, t)
-    n = len(labels)
-    x = (tp + fp) / n
-    prec = np.where(tp + fp == 0, 1.0, tp / np.maximum(tp + fp, 1))
-    lift = prec / ((tp + fn) / n)
-    gain = tp / (tp + fn)
-    lx, ly = best_y_per_x(list(x), list(lift))
-    gx, gy = best_y_per_x(list(x), list(gain))
-    return (lx + [1.0], ly + [1.0]), (gx + [1.0], gy + [1.0])
 
 
 def close(a, b, tol=1e-9):
@@ -242,8 +172,7 @@ def main():
           "pooled validation AUC: fatectl %.4f, scikit-learn class-weighted LR %.4f (|diff| %.4f <= %g)"
           % (auc, sk_auc, abs(auc - sk_auc), auc_tol))
     # 5. the threshold chosen on the pooled validation confusion counts, and the recall at it
-    # candidates: FATE's 0.00..0.99 and sigmoid(k/20), k = -200..200 (docs/training.md)
-    grid = sorted(set([i * 0.01 for i in range(100)] + [1 / (1 + math.exp(-k / 20)) for k in range(-200, 201)]))
+    grid = threshold_candidates()
     tp, fp, fn, tn = confusion(labels, scores, grid)
     p = np.where(tp + fp == 0, 1.0, tp / np.maximum(tp + fp, 1))
     r = tp / (tp + fn)

@@ -4,7 +4,9 @@
 Usage: compare.py OUT_DIR REF.json GUEST_ID [--sklearn] [--wtol 1e-4] [--atol 0.001]
 Checks every party's model.json weights against the reference within wtol (absolute), the guest's
 train AUC within atol of the reference's, and with --sklearn within 0.01 of scikit-learn's exact
-logistic regression on the joined data. Prints one line per check; exit 1 on any failure.
+logistic regression on the joined data; the threshold chosen on validation data and the best
+iteration kept by early stopping when the reference has them. Prints one line per check; exit 1
+on any failure.
 """
 import json
 import os
@@ -47,6 +49,13 @@ def main():
     if abs(auc - ref["auc"]) > atol:
         print("FAIL auc differs from the reference by %.4g > %g" % (abs(auc - ref["auc"]), atol))
         bad += 1
+    for key in ("threshold", "best_iteration"):  # chosen on validation data / early stopping
+        if key in ref:
+            got = met.get(key)
+            print("%s: fatectl %s reference %s" % (key, got, ref[key]))
+            if got is None or abs(float(got) - float(ref[key])) > 1e-9:
+                print("FAIL %s differs" % key)
+                bad += 1
     if sk:
         a = ref.get("joined_auc", auc)
         if abs(a - ref["sklearn_auc"]) > 0.01:
