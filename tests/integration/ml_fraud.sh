@@ -85,6 +85,19 @@ else bad "report of a party directory"; cat "$T/report1.log"; fi
 mkdir -p "$T/empty"
 "$BIN" report "$T/empty" >"$T/report-empty.log" 2>&1; expect report-empty 2 "no metrics.json" $?
 
+# 5b. killed after epoch 25 (two validations done) and resumed: the same model as the uninterrupted
+#     run (preparation re-fitted, validation state and best models from the checkpoints)
+FATECTL_TRAIN_CRASH_AFTER=10000:25 "$BIN" train --local --in-process --job "$T/homo-fraud.yaml" --out "$T/out-r" \
+  >"$T/crash.log" 2>&1
+crash_rc=$?
+"$BIN" train --local --in-process --resume --job "$T/homo-fraud.yaml" --out "$T/out-r" >"$T/resume.log" 2>&1
+resume_rc=$?
+if [ "$crash_rc" = 9 ] && [ "$resume_rc" = 0 ] \
+   && cmp -s <(grep -v '"job"' "$T/out/9999/model.json") <(grep -v '"job"' "$T/out-r/9999/model.json") \
+   && cmp -s <(grep -v '"job"' "$T/out/10000/model.json") <(grep -v '"job"' "$T/out-r/10000/model.json"); then
+  ok "killed after epoch 25 and resumed: both banks' models equal the uninterrupted run's"
+else bad "resume (crash rc $crash_rc, resume rc $resume_rc)"; tail -3 "$T/resume.log"; diff <(grep -v '"job"' "$T/out/9999/model.json") <(grep -v '"job"' "$T/out-r/9999/model.json") | head; fi
+
 # 6. how it fails
 # unscaled features: the aggregate overflows at once; the message names the column and suggests scaling
 sed -e '/feature_scale:/d' -e '/method: standard_scale/d' -e '/homo_statistics/d' -e 's/learning_rate: 0.15/learning_rate: 0.5/' \
@@ -104,7 +117,7 @@ expect es 2 "algorithm.params.early_stopping_rounds: needs validation_freqs" $?
 # an empty cell where no fill applies: file, column and row
 sed -e '/missing_fill/d' "$T/homo-fraud.yaml" >"$T/nofill.yaml"
 "$BIN" train --local --in-process --job "$T/nofill.yaml" --out "$T/o" >"$T/nofill.log" 2>&1
-expect nofill 2 "bank_a_train.csv:[0-9]*:[0-9]*: .*empty cell" $?
+expect nofill 2 "bank_[ab]_train.csv:[0-9]*:[0-9]*: .*empty cell" $?
 
 echo "ml_fraud: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
