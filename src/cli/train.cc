@@ -434,7 +434,11 @@ void add_train_commands(CLI::App& root, GlobalOptions& g) {
   train->footer(
       "Each party writes OUT/<party>/: model.json (its part of the model), metrics.json (guest and homo\n"
       "clients), train.log, and checkpoint/epoch-N.yaml after every epoch. The guest prints one line per\n"
-      "epoch and the metrics (AUC, KS, accuracy, precision, recall, F1, confusion) at the end.\n"
+      "epoch and the metrics (AUC, KS, accuracy, precision, recall, F1, confusion) at the end, and writes\n"
+      "OUT/report.html (with --party-id: OUT/<party>/report.html): FATE's ROC, KS, PR, lift and gain curves,\n"
+      "the loss per epoch and the confusion matrix as one self-contained HTML page (`fatectl report`).\n"
+      "Data preparation (data_transform, feature_scale), class_weight/sample_weight and validation\n"
+      "(validation_freqs, early_stopping_rounds, choose_threshold) go in algorithm.params.\n"
       "Failures (docs/training.md): a party that fails tells the others, which stop at once with exit\n"
       "code 5 naming the party, the step and the reason; a party killed without a word is reported after\n"
       "transport.peerDeadTimeout; an Exchange outage is ridden out until the job's timeout. A party\n"
@@ -446,6 +450,7 @@ void add_train_commands(CLI::App& root, GlobalOptions& g) {
       "Examples:\n"
       "  fatectl train --local --job examples/jobs/hetero-breast.yaml\n"
       "  fatectl train --local --job examples/jobs/homo-breast.yaml --out runs/homo\n"
+      "  fatectl train --local --job examples/jobs/homo-fraud.yaml   # after: fatectl data synth --out examples/data/fraud\n"
       "  fatectl train --job job.yaml --party-id 10000          # this site's party only\n"
       "  fatectl train --job job.yaml --party-id 10000 --resume # rejoin the others after a crash\n"
       "  fatectl train --job job.yaml --party-id 10000 --retry  # on every party, after the job failed\n"
@@ -462,9 +467,11 @@ void add_train_commands(CLI::App& root, GlobalOptions& g) {
   predict->add_option("--run-dir", p->run_dir, "with --local: directory for the parties' logs and certificates");
   predict->footer(
       "Each party loads its own model part from OUT/<party>/model.json and scores its data[1] (the\n"
-      "validation file) if the job lists one, else data[0]. Hetero: hosts send X·w for the common ids\n"
-      "(in the clear, as FATE does) and the guest writes OUT/<guest>/predictions.csv with id,label,score\n"
-      "(label = score > threshold). Homo: every client scores its own rows.\n\n"
+      "validation file) if the job lists one, else data[0], after the preparation fitted in training\n"
+      "(fill, outliers, scaling; applied unchanged). Hetero: hosts send X·w for the common ids (in the\n"
+      "clear, as FATE does) and the guest writes OUT/<guest>/predictions.csv; homo: every client scores its\n"
+      "own rows. Columns (FATE's): id, label (the true label, when the data has one), predict_result\n"
+      "(score > the model's threshold), predict_score; with labels also predict-metrics.json.\n\n"
       "Examples:\n"
       "  fatectl predict --local --job examples/jobs/hetero-breast.yaml\n"
       "  fatectl predict --job job.yaml --party-id 9999\n");
