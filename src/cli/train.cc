@@ -76,6 +76,16 @@ void print_metrics(const YAML::Node& m) {
                       num("f1"), count("tp"), count("fp"), count("tn"), count("fn")});
   }
   std::fputs(t.render().c_str(), stdout);
+  // What the columns were measured at: the threshold (chosen on validation when asked) and the model kept.
+  if (m["threshold"]) {
+    std::string rule = m["threshold_rule"] ? m["threshold_rule"].Scalar() : "fixed";
+    std::printf("threshold %s (%s)", fmt_num(m["threshold"].as<double>(), 4).c_str(),
+                rule == "fixed" ? "predict_param.threshold" : (rule + " on the validation data").c_str());
+    if (m["best_iteration"])
+      std::printf(", model of iteration %s%s", m["best_iteration"].Scalar().c_str(),
+                  m["early_stopped"] && m["early_stopped"].as<bool>() ? " (early stopping)" : " (best validation)");
+    std::printf("\n");
+  }
   std::fflush(stdout);
 }
 

@@ -36,8 +36,9 @@ else bad "data synth"; cat "$T/synth.log"; fi
 # 2. the example job on that data, trained through separate processes
 sed "s#\.\./data/fraud/#$T/data/#g" "$SRC/examples/jobs/homo-fraud.yaml" >"$T/homo-fraud.yaml"
 if "$BIN" train --local --job "$T/homo-fraud.yaml" --out "$T/out" --run-dir "$T/run" >"$T/train.log" 2>&1; then
-  if grep -q '\] epoch 1/300' "$T/train.log" && grep -q '\] DATA ' "$T/train.log" && grep -q "^report: $T/out/report.html" "$T/train.log"; then
-    ok "train --local: epoch lines, the metrics table and 'report: OUT/report.html'"
+  if grep -q '\] epoch 1/300' "$T/train.log" && grep -q '\] DATA ' "$T/train.log" && grep -q "^report: $T/out/report.html" "$T/train.log" \
+     && grep -q '\] threshold 0\.[0-9]* (max_f1 on the validation data), model of iteration [0-9]* (early stopping\|best validation)' "$T/train.log"; then
+    ok "train --local: epoch lines, the metrics table, the threshold and model kept, 'report: OUT/report.html'"
   else bad "train output"; tail -20 "$T/train.log"; fi
 else bad "train failed"; tail -30 "$T/train.log"; fi
 if "$BIN" predict --local --job "$T/homo-fraud.yaml" --out "$T/out" --run-dir "$T/run-p" >"$T/predict.log" 2>&1; then
