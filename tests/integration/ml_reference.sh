@@ -4,7 +4,7 @@
 # within 0.01 of scikit-learn's exact logistic regression. Hetero with one and two hosts, masked
 # mini-batches with mask_gradients, homo with two and three clients, breast and default-credit.
 # Also `fatectl predict` on two of the trained models (tests/ml/check_predict.py), and data
-# preparation, sample weights and validation with early stopping (cases 7-9).
+# preparation, sample weights and validation with early stopping (cases 7-10).
 # Small on purpose: 1024-bit keys (insecure flag), few epochs, default-credit subsampled.
 set -u
 SRC=${FATECTL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -162,7 +162,7 @@ job homo_dc homo_lr "    alpha: 0.01
   - {id: 10001, role: arbiter, listen: 127.0.0.1:0}"
 check homo_dc 9999 --sklearn
 
-# 7-9. data preparation, sample weights and validation (issue 17): breast files with empty cells,
+# 7-10. data preparation, sample weights and validation (issue 17): breast files with empty cells,
 # a weight column and train/validation splits, made here deterministically.
 $PY - "$D" "$T" <<'PYEOF'
 import csv, sys
@@ -192,6 +192,8 @@ rw("breast_hetero_host.csv", "bh_train.csv", 11, "x7", None, train)
 rw("breast_hetero_host.csv", "bh_valid.csv", 11, "x7", None, valid)
 rw("breast_homo_guest.csv", "hg.csv", 9, "x2")
 rw("breast_homo_host.csv", "hh.csv", 7, "x4")
+rw("breast_homo_guest.csv", "hgw.csv", 9, "x2", wt)
+rw("breast_homo_host.csv", "hhw.csv", 7, "x4", wt)
 rw("breast_homo_test.csv", "ht1.csv", 5, "x2", None, lambda r: int(r[0]) % 2 == 0)
 rw("breast_homo_test.csv", "ht2.csv", 5, "x2", None, lambda r: int(r[0]) % 2 == 1)
 PYEOF
@@ -211,6 +213,7 @@ job hetero_prep hetero_lr "$KEY
   - {id: 10000, role: host, listen: 127.0.0.1:0, data: $T/bh.csv}
   - {id: 10001, role: arbiter, listen: 127.0.0.1:0}"
 check hetero_prep 9999
+predict hetero_prep 9999
 
 # 8. hetero, masked mini-batches: min_max_scale with a per-column bound, a normalised weight
 #    column, validation every 2 epochs with early stopping (best iteration kept), max_ks threshold
@@ -235,6 +238,7 @@ job hetero_val hetero_lr "$KEY
   - {id: 10000, role: host, listen: 127.0.0.1:0, data: [$T/bh_train.csv, $T/bh_valid.csv]}
   - {id: 10001, role: arbiter, listen: 127.0.0.1:0}"
 check hetero_val 9999
+predict hetero_val 9999
 
 # 9. homo, two clients: federated statistics, class_weight balanced, validation with early
 #    stopping and the max_f1 threshold on the pooled validation counts
@@ -257,6 +261,25 @@ job homo_prep homo_lr "    id_column: id
   - {id: 10000, role: host, listen: 127.0.0.1:0, data: [$T/hh.csv, $T/ht2.csv]}
   - {id: 10001, role: arbiter, listen: 127.0.0.1:0}"
 check homo_prep 9999
+predict homo_prep 10000
+
+# 10. homo, two clients: local statistics (FATE's way: each client scales by its own minima and
+#     maxima, clipped below), outlier replacement, a weight column (it wins over class_weight)
+job homo_local homo_lr "    id_column: id
+    data_transform: {missing_fill_method: max, outlier_replace: true, outlier_impute: [0], outlier_replace_method: median}
+    feature_scale: {method: min_max_scale, feat_lower: {x0: -1}}
+    sample_weight: {sample_weight_name: wt, class_weight: {0: 1, 1: 3}}
+    alpha: 0.01
+    optimizer: rmsprop
+    learning_rate: 0.1
+    max_iter: 12
+    batch_size: 100
+    init_param: {init_method: zeros, random_seed: 5}" \
+"  - {id: 9999, role: guest, listen: 127.0.0.1:0, data: [$T/hgw.csv, $T/ht1.csv]}
+  - {id: 10000, role: host, listen: 127.0.0.1:0, data: [$T/hhw.csv, $T/ht2.csv]}
+  - {id: 10001, role: arbiter, listen: 127.0.0.1:0}"
+check homo_local 9999
+predict homo_local 9999
 
 echo "ml_reference: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

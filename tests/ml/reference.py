@@ -353,6 +353,9 @@ def hetero(job, base, max_rows):
     for k, h in enumerate(hosts):
         weights[str(h["id"])] = list(map(float, wh[k]))
     out["weights"] = weights
+    out["preparation"] = {str(guest["id"]): fitted_json(gcells, gscale, gnames)}
+    for k, h in enumerate(hosts):
+        out["preparation"][str(h["id"])] = fitted_json(H[k][2], hscale[k], H[k][3])
     return out
 
 
@@ -513,7 +516,17 @@ def homo(job, base, max_rows):
         out["threshold"] = choose_threshold(*[sum(t[i] for t in tabs) for i in range(4)], cands, vp["threshold"])
     if best is not None:
         out["best_iteration"] = best[1] + 1
+    out["preparation"] = {str(c["id"]): fitted_json(fits[i][0], fits[i][1], names) for i, c in enumerate(clients)}
     return out
+
+
+def fitted_json(cells, scale, names):
+    """One party's fitted preparation per column: fill and outlier values, scaling (lower, upper, center,
+    divisor); None where the column has none. compare.py checks it against model.json."""
+    num = lambda v: None if v is None else float(v)
+    return [dict(name=n, fill=num(cells["fill"][j]), outlier=num(cells["outlier"][j]),
+                 scale=None if scale is None or scale[j] is None else [float(v) for v in scale[j]])
+            for j, n in enumerate(names)]
 
 
 def main():
