@@ -95,7 +95,9 @@ LrParams LrParams::parse(const YAML::Node& node, const std::string& file) {
   r.known(node, {"penalty", "tol", "alpha", "optimizer", "batch_size", "shuffle", "masked_rate", "learning_rate",
                  "init_param", "max_iter", "early_stop", "decay", "decay_sqrt", "encrypt_param",
                  "floating_point_precision", "predict_param", "mask_gradients", "aggregate_iters", "threads",
-                 "batch_strategy", "id_column", "label_column"});
+                 "batch_strategy", "id_column", "label_column",
+                 // id alignment, parsed by IntersectParams (intersect_params.h):
+                 "intersect_method", "min_intersect_rows", "min_intersect_ratio", "allow_host_label_column"});
   for (auto it = node.begin(); it != node.end(); ++it) {
     std::string k = it->first.Scalar();
     const YAML::Node v = it->second;  // by value: it-> yields a temporary

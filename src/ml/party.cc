@@ -93,6 +93,14 @@ std::string Party::recv(long from, const std::string& name) {
   }
 }
 
+void Party::flush() {
+  try {
+    ch_.flush(std::min<std::chrono::milliseconds>(job.timeout, std::chrono::seconds(30)));
+  } catch (const Error&) {
+    // best effort: the verdict is a courtesy to the peers; this party fails anyway
+  }
+}
+
 void Party::log(const std::string& line) {
   std::lock_guard<std::mutex> l(log_mu_);
   std::ostringstream ts;

@@ -25,6 +25,9 @@ class Party {
 
   void send(long to, const std::string& name, const std::string& payload);
   std::string recv(long from, const std::string& name);
+  /// Waits (at most 30 s) until the peers have the messages sent so far: before a party ends a
+  /// job it refuses, so that its verdict reaches the others.
+  void flush();
   /// Appends a line to train.log (and to the debug log).
   void log(const std::string& line);
   double elapsed() const;

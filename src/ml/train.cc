@@ -25,6 +25,7 @@ MlJob MlJob::from_job(const fed::Job& job) {
     if (YAML::Node v = job.params["label_column"]; v && v.IsScalar()) m.label_column = v.Scalar();
   }
   m.params = LrParams::parse(job.params, job.file);
+  m.intersect = IntersectParams::parse(job.params, job.file);
   m.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(job.timeout);
   int guests = 0, arbiters = 0;
   for (const auto& p : job.parties) {

@@ -12,6 +12,7 @@
 #include "fatectl/fed/channel.h"
 #include "fatectl/fed/job.h"
 #include "fatectl/ml/data.h"
+#include "fatectl/ml/intersect_params.h"
 #include "fatectl/ml/params.h"
 
 namespace fatectl::ml {
@@ -26,6 +27,7 @@ struct MlJob {
   std::string id;
   Algorithm algorithm = Algorithm::HeteroLr;
   LrParams params;
+  IntersectParams intersect;  ///< hetero id alignment (docs/psi.md)
   std::string id_column = "id", label_column = "y";
   long guest = 0, arbiter = 0;
   std::vector<long> hosts;  ///< in job-file order (host index k = position here)
