@@ -25,6 +25,7 @@ void add_toy_commands(CLI::App& root, GlobalOptions& g);  // toy.cc (toy, toy --
 void add_certs_exchange_command(CLI::App& root, GlobalOptions& g);  // certs_exchange.cc (certs exchange)
 void add_cluster_plan_command(CLI::App& root, GlobalOptions& g);  // cluster_plan.cc (cluster plan)
 void add_job_commands(CLI::App& root, GlobalOptions& g);  // job.cc (job status)
+void add_bench_psi_command(CLI::App& root, GlobalOptions& g);  // bench_psi.cc (bench psi)
 // -- command groups: add one declaration line per group above this marker --
 
 }  // namespace fatectl::cli

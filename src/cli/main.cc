@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   cli::add_certs_exchange_command(app, g);
   cli::add_cluster_plan_command(app, g);
   cli::add_job_commands(app, g);
+  cli::add_bench_psi_command(app, g);
   // -- command groups: add one call per group above this marker (completion stays last) --
   cli::add_completion_command(app, g);
 

@@ -58,9 +58,9 @@ void print_metrics(const YAML::Node& m) {
   for (const char* k : {"train", "validate", "predict"}) {
     YAML::Node s = m[k];
     if (!s) continue;
-    t.rows.push_back({k, s["samples"].Scalar(), fmt_num(s["auc"].as<double>()), fmt_num(s["ks"].as<double>()),
-                      fmt_num(s["accuracy"].as<double>()), fmt_num(s["precision"].as<double>()),
-                      fmt_num(s["recall"].as<double>()), fmt_num(s["f1"].as<double>()), s["confusion"]["tp"].Scalar(),
+    auto num = [&](const char* key) { return s[key] ? fmt_num(s[key].as<double>()) : std::string("n/a"); };  // one class
+    t.rows.push_back({k, s["samples"].Scalar(), num("auc"), num("ks"), num("accuracy"), num("precision"), num("recall"),
+                      num("f1"), s["confusion"]["tp"].Scalar(),
                       s["confusion"]["fp"].Scalar(), s["confusion"]["tn"].Scalar(), s["confusion"]["fn"].Scalar()});
   }
   std::fputs(t.render().c_str(), stdout);

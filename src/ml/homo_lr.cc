@@ -38,6 +38,26 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
+/// The metrics of a client's rows. A homo client may hold one class only (it still trains): then
+/// AUC and KS are undefined and left out, and the counts, accuracy and confusion are reported.
+YAML::Node client_metrics(const std::vector<double>& labels, const std::vector<double>& scores, double thr) {
+  size_t pos = static_cast<size_t>(std::count(labels.begin(), labels.end(), 1.0));
+  if (pos != 0 && pos != labels.size()) return evaluate(labels, scores, thr).to_yaml();
+  size_t flagged = static_cast<size_t>(std::count_if(scores.begin(), scores.end(), [&](double s) { return s > thr; }));
+  YAML::Node y;
+  y["samples"] = labels.size();
+  y["positives"] = pos;
+  y["one_class"] = true;
+  y["note"] = "every row has the same label: AUC and KS are undefined";
+  y["accuracy"] = labels.empty() ? 0.0 : double(pos ? flagged : labels.size() - flagged) / double(labels.size());
+  y["threshold"] = thr;
+  y["confusion"]["tp"] = pos ? flagged : 0;
+  y["confusion"]["fp"] = pos ? 0 : flagged;
+  y["confusion"]["tn"] = pos ? 0 : labels.size() - flagged;
+  y["confusion"]["fn"] = pos ? labels.size() - flagged : 0;
+  return y;
+}
+
 std::vector<std::string> split_names(const std::string& joined) {  // inverse of join()
   std::vector<std::string> v;
   size_t a = 0;
@@ -156,10 +176,10 @@ void client(Party& p) {
   metrics["job"] = yaml::str(job.id);
   metrics["epochs"] = e;
   metrics["converged"] = converged;
-  metrics["train"] = evaluate(d.labels, scores(d, w, icpt), prm.threshold).to_yaml();
+  metrics["train"] = client_metrics(d.labels, scores(d, w, icpt), prm.threshold);
   if (v) {
     if (v->feature_names != d.feature_names) throw invalid(v->file + ":1: the feature columns differ from the training file's");
-    metrics["validate"] = evaluate(v->labels, scores(*v, w, icpt), prm.threshold).to_yaml();
+    metrics["validate"] = client_metrics(v->labels, scores(*v, w, icpt), prm.threshold);
   }
   YAML::Node m;
   m["format"] = "fatectl-lr-model/1";
