@@ -37,6 +37,9 @@ class PartyLink : public psi::Link {
   std::string prefix_;
 };
 
+/// The most two-valued host columns the private label-copy check compares (docs/psi.md).
+constexpr uint64_t kMaxLabelCandidates = 4096;
+
 std::string who(const MlJob& job, long party) { return job.role_of(party) + " " + std::to_string(party); }
 
 /// The data file a party aligns for `tag` (as the job file names it).
@@ -147,7 +150,7 @@ std::string check_common_rows(const MlJob& job, const Dataset& guest_rows, size_
 /// The guest's side of the private label-copy check of host columns (docs/psi.md): an ECDH PSI
 /// between {label bits, their complement} and each host's two-valued columns. Returns per host
 /// the matching position in its (shuffled) list, or "".
-std::vector<std::string> guest_label_check(Party& p, const Dataset& a) {
+std::vector<std::string> guest_label_check(Party& p, const Dataset& a, std::string& reason) {
   auto [y, ny] = label_bits(a);
   const psi::Method& ecdh = psi::find_method("ecdh");
   auto session = ecdh.guest({y, ny}, psi_settings(p, "train-label-check"));
@@ -155,6 +158,10 @@ std::vector<std::string> guest_label_check(Party& p, const Dataset& a) {
   for (long h : p.job.hosts) {
     PartyLink link(p, h, "hlr/train/label-check/");
     psi::GuestResult r = session->run(link);
+    // Each candidate tests one guess of the whole label vector: a host may not ask too many.
+    if (r.host_count > kMaxLabelCandidates && reason.empty())
+      reason = who(p.job, h) + " offered " + std::to_string(r.host_count) + " columns to the label-copy check, more than " +
+               std::to_string(kMaxLabelCandidates) + ": refused (each would test a guess of the label)";
     std::string pos;
     for (int64_t q : r.host_pos)
       if (q >= 0) pos = std::to_string(q);
@@ -203,7 +210,7 @@ Dataset guest_intersect(Party& p, const Dataset& d, const std::string& tag) {
       Verdict v = decode(p.recv(h, "hlr/train/status"), "status from " + who(job, h));
       if (!v.ok && reason.empty()) reason = who(job, h) + " refused its data: " + v.reason;
     }
-    if (reason.empty()) reason = one_class_problem(d, job.label_column, "all " + rows_text(d.rows()) + " of the file");
+    if (reason.empty()) reason = one_class_problem(d, job.label_column, "the " + rows_text(d.rows()) + " of the file");
     if (reason.empty()) reason = label_copy_problem(d, job.label_column);
     if (!reason.empty()) throw refuse(p, tag, "go", reason);
     for (long h : job.hosts) p.send(h, "hlr/train/go", encode(Verdict{}));
@@ -247,7 +254,7 @@ Dataset guest_intersect(Party& p, const Dataset& d, const std::string& tag) {
   if (!train) return a;
 
   // Training: no host column may be a copy of the label (checked privately), then the verdict.
-  std::vector<std::string> hit = guest_label_check(p, a);
+  std::vector<std::string> hit = guest_label_check(p, a, reason);
   for (size_t k = 0; k < job.hosts.size() && reason.empty(); ++k)
     if (!hit[k].empty())
       reason = "a feature column of " + who(job, job.hosts[k]) + " (" + data_file(job, job.hosts[k], tag) +
