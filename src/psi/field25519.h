@@ -25,4 +25,11 @@ Fe fe_mul_small(const Fe& a, uint64_t k);  ///< k < 2^20
 /// The Legendre symbol (a | p): 1 for a nonzero square, −1 for a non-square, 0 for zero.
 int fe_legendre(const Fe& a);
 
+/// Whether legendre16 runs on this CPU's AVX-512 IFMA units (FATECTL_PSI_NO_IFMA=1 turns it off;
+/// callers then use fe_legendre one element at a time).
+bool legendre16_available();
+/// The Legendre symbols of sixteen elements given as 32-byte little-endian integers (< 2^256)
+/// (legendre_ifma.cc; where legendre16_available() is false, eight calls of fe_legendre).
+void legendre16(const uint8_t in[16][32], int out[16]);
+
 }  // namespace fatectl::psi::detail

@@ -242,3 +242,25 @@ TEST_CASE("psi: a host value of small order is refused by the guest") {
   hl2.send("h/0", std::string(40, 'x'));
   CHECK_THROWS_WITH_AS(find_method("raw").guest({"x"}, s)->run(gl2), doctest::Contains("expected 64"), Error);
 }
+
+TEST_CASE("field: sixteen Legendre symbols at once (AVX-512 IFMA when present) equal the scalar ones") {
+  for (int round = 0; round < 200; ++round) {
+    uint8_t in[16][32];
+    RAND_bytes(&in[0][0], sizeof in);
+    if (round == 0) {
+      std::memset(in, 0, sizeof in);  // 0, 1, p − 1, p, 2^256 − 1, ...
+      in[1][0] = 1;
+      BIGNUM* p = nullptr;
+      BN_hex2bn(&p, kP);
+      BN_bn2lebinpad(p, in[2], 32);
+      in[2][0] -= 1;
+      BN_bn2lebinpad(p, in[3], 32);
+      std::memset(in[4], 0xff, 32);
+      BN_free(p);
+    }
+    int got[16];
+    detail::legendre16(in, got);
+    for (int k = 0; k < 16; ++k) CHECK(got[k] == detail::fe_legendre(detail::fe_from_bytes(in[k])));
+  }
+  MESSAGE("legendre16 on AVX-512 IFMA: " << (detail::legendre16_available() ? "yes" : "no (scalar)"));
+}
