@@ -107,44 +107,70 @@ void warn_if_raw(Party& p, const psi::Method& m) {
   p.log("warning: intersect_method " + m.name() + " reveals the hosts' ids to the guest");
 }
 
-/// The guest ends the job: tells every host (at `step`) and, in training, the arbiter.
-Error refuse(Party& p, const std::string& tag, const std::string& step, const std::string& reason) {
-  Verdict v{false, reason, ""};
-  for (long h : p.job.hosts) p.send(h, "hlr/" + tag + "/" + step, encode(v));
+/// Why the guest ends the job: `reason` for the guest's own error and log, `told` for the hosts
+/// and the arbiter (without the guest's column names, label facts or other hosts' counts).
+struct Refusal {
+  std::string reason, told;
+  bool empty() const { return reason.empty(); }
+};
+
+/// The guest ends the job: tells every host (at `step`; not those that refused themselves and
+/// have ended) and, in training, the arbiter.
+Error refuse(Party& p, const std::string& tag, const std::string& step, const Refusal& r,
+             const std::vector<long>& ended = {}) {
+  Verdict v{false, r.told, ""};
+  for (long h : p.job.hosts)
+    if (std::find(ended.begin(), ended.end(), h) == ended.end()) p.send(h, "hlr/" + tag + "/" + step, encode(v));
   if (tag == "train") p.send(p.job.arbiter, "hlr/train/verdict", encode(v));
   p.flush();
-  p.log("refused: " + reason);
-  return invalid(reason);
+  p.log("refused: " + r.reason);
+  return invalid(r.reason);
 }
 
-/// Refusal for an empty intersection, naming the files that share no id.
-std::string no_common_ids(const MlJob& job, const std::string& tag, const std::vector<size_t>& matched) {
+/// What the others are told when the guest refuses its own data.
+std::string guest_own_data(const MlJob& job) {
+  return who(job, job.guest) + " refused its own training data (" + data_file(job, job.guest, "train") +
+         "; its log says why)";
+}
+
+/// Refusal for an empty intersection, naming the files that share no id (the hosts are told
+/// the files, not each other's overlap).
+Refusal no_common_ids(const MlJob& job, const std::string& tag, const std::vector<size_t>& matched) {
   const std::string g = data_file(job, job.guest, tag) + " (guest " + std::to_string(job.guest) + ")";
-  for (size_t k = 0; k < job.hosts.size(); ++k)
+  std::string all = g;
+  for (long h : job.hosts) all += ", " + data_file(job, h, tag) + " (host " + std::to_string(h) + ")";
+  Refusal r{"", "no id is common to every party: " + all};
+  for (size_t k = 0; k < job.hosts.size() && r.reason.empty(); ++k)
     if (matched[k] == 0)
-      return "no ids in common between " + g + " and " + data_file(job, job.hosts[k], tag) + " (host " +
-             std::to_string(job.hosts[k]) + "): check that both files use the same id column ('" + job.id_column +
-             "') and the same id format";
-  std::string each;
-  for (size_t k = 0; k < job.hosts.size(); ++k)
-    each += (k ? ", " : "") + data_file(job, job.hosts[k], tag) + " " + std::to_string(matched[k]);
-  return "no id of " + g + " is in every host's file (ids in common with each: " + each + ")";
+      r.reason = "no ids in common between " + g + " and " + data_file(job, job.hosts[k], tag) + " (host " +
+                 std::to_string(job.hosts[k]) + "): check that both files use the same id column ('" + job.id_column +
+                 "') and the same id format";
+  if (r.reason.empty()) {
+    std::string each;
+    for (size_t k = 0; k < job.hosts.size(); ++k)
+      each += (k ? ", " : "") + data_file(job, job.hosts[k], tag) + " " + std::to_string(matched[k]);
+    r.reason = "no id of " + g + " is in every host's file (ids in common with each: " + each + ")";
+  }
+  if (job.hosts.size() == 1) r.told = r.reason;
+  return r;
 }
 
 /// The training-only refusals once the common rows are known.
-std::string check_common_rows(const MlJob& job, const Dataset& guest_rows, size_t guest_total) {
+Refusal check_common_rows(const MlJob& job, const Dataset& guest_rows, size_t guest_total) {
   const IntersectParams& ip = job.intersect;
   size_t n = guest_rows.rows();
+  std::string r;
   if (ip.min_rows > 0 && n < static_cast<size_t>(ip.min_rows))
-    return job.file + ": algorithm.params.min_intersect_rows: only " + rows_text(n) +
-           " are common to every party, fewer than the " + std::to_string(ip.min_rows) + " the job requires";
-  if (ip.min_ratio > 0 && double(n) < ip.min_ratio * double(guest_total))
-    return job.file + ": algorithm.params.min_intersect_ratio: only " + std::to_string(n) + " of the guest's " +
-           std::to_string(guest_total) + " rows (" + percent(n, guest_total) + ") are common to every party, below " +
-           std::to_string(ip.min_ratio) + " of them";
-  std::string r = one_class_problem(guest_rows, job.label_column, "the " + rows_text(n) + " common to every party");
+    r = job.file + ": algorithm.params.min_intersect_rows: only " + rows_text(n) +
+        " are common to every party, fewer than the " + std::to_string(ip.min_rows) + " the job requires";
+  else if (ip.min_ratio > 0 && double(n) < ip.min_ratio * double(guest_total))
+    r = job.file + ": algorithm.params.min_intersect_ratio: only " + std::to_string(n) + " of the guest's " +
+        std::to_string(guest_total) + " rows (" + percent(n, guest_total) + ") are common to every party, below " +
+        std::to_string(ip.min_ratio) + " of them";
+  if (!r.empty()) return {r, r};  // the hosts learn the common count anyway
+  r = one_class_problem(guest_rows, job.label_column, "the " + rows_text(n) + " common to every party");
   if (r.empty()) r = label_copy_problem(guest_rows, job.label_column);
-  return r;
+  return {r, r.empty() ? "" : guest_own_data(job)};
 }
 
 /// The guest's side of the private label-copy check of host columns (docs/psi.md): an ECDH PSI
@@ -205,14 +231,20 @@ Dataset guest_intersect(Party& p, const Dataset& d, const std::string& tag) {
   warn_if_raw(p, method);
   if (train) {
     // Checks before any id is hashed: the hosts' own (label column name), then the guest's.
-    std::string reason;
+    Refusal r;
+    std::vector<long> ended;
     for (long h : job.hosts) {
       Verdict v = decode(p.recv(h, "hlr/train/status"), "status from " + who(job, h));
-      if (!v.ok && reason.empty()) reason = who(job, h) + " refused its data: " + v.reason;
+      if (v.ok) continue;
+      ended.push_back(h);
+      if (r.empty()) r = {who(job, h) + " refused its data: " + v.reason, who(job, h) + " refused its own data (its log says why)"};
     }
-    if (reason.empty()) reason = one_class_problem(d, job.label_column, "the " + rows_text(d.rows()) + " of the file");
-    if (reason.empty()) reason = label_copy_problem(d, job.label_column);
-    if (!reason.empty()) throw refuse(p, tag, "go", reason);
+    if (r.empty()) {
+      r.reason = one_class_problem(d, job.label_column, "the " + rows_text(d.rows()) + " of the file");
+      if (r.empty()) r.reason = label_copy_problem(d, job.label_column);
+      r.told = guest_own_data(job);
+    }
+    if (!r.empty()) throw refuse(p, tag, "go", r, ended);
     for (long h : job.hosts) p.send(h, "hlr/train/go", encode(Verdict{}));
   }
 
@@ -243,8 +275,8 @@ Dataset guest_intersect(Party& p, const Dataset& d, const std::string& tag) {
                percent(d.rows() - rows.size(), d.rows()) + ") have no match and are left out");
 
   Dataset a = d.select(rows);
-  std::string reason = rows.empty() ? no_common_ids(job, tag, matched) : train ? check_common_rows(job, a, d.rows()) : "";
-  if (!reason.empty()) throw refuse(p, tag, "rows", reason);
+  Refusal no = rows.empty() ? no_common_ids(job, tag, matched) : train ? check_common_rows(job, a, d.rows()) : Refusal{};
+  if (!no.empty()) throw refuse(p, tag, "rows", no);
   for (size_t k = 0; k < job.hosts.size(); ++k) {
     std::vector<uint64_t> pos;
     pos.reserve(rows.size());
@@ -254,16 +286,20 @@ Dataset guest_intersect(Party& p, const Dataset& d, const std::string& tag) {
   if (!train) return a;
 
   // Training: no host column may be a copy of the label (checked privately), then the verdict.
+  std::string reason;
   std::vector<std::string> hit = guest_label_check(p, a, reason);
+  std::string told = reason;
   for (size_t k = 0; k < job.hosts.size() && reason.empty(); ++k)
-    if (!hit[k].empty())
+    if (!hit[k].empty()) {
       reason = "a feature column of " + who(job, job.hosts[k]) + " (" + data_file(job, job.hosts[k], tag) +
                ") is a copy of the label '" + job.label_column + "' on the " + rows_text(a.rows()) +
                " common to every party (the host's log names it): it would leak the label into the model; the host "
                "must remove it";
+      told = "the private label check found a host column that copies the label (that host's log names it)";
+    }
   for (size_t k = 0; k < job.hosts.size(); ++k)
-    p.send(job.hosts[k], "hlr/train/verdict", encode(Verdict{reason.empty(), reason, hit[k]}));
-  p.send(job.arbiter, "hlr/train/verdict", encode(Verdict{reason.empty(), reason, std::to_string(a.rows())}));
+    p.send(job.hosts[k], "hlr/train/verdict", encode(Verdict{reason.empty(), told, hit[k]}));
+  p.send(job.arbiter, "hlr/train/verdict", encode(Verdict{reason.empty(), told, std::to_string(a.rows())}));
   if (!reason.empty()) {
     p.flush();
     p.log("refused: " + reason);

@@ -173,12 +173,12 @@ res=$(analyse "$T/tr-multi/9999-train.psi" | tr '\n' ' ')
   || bad "two-host predict"
 
 # ---- 4. refusals: exit 2, a clear message, no key generated --------------------------------------
-refused() {  # name expected-text what
+refused() {  # name expected-text what: exit 2, the guest's error (its train.log) says why
   local name=$1 want=$2 what=$3
   train "$name"
-  if [ $rc -eq 2 ] && grep -qF -- "$want" "$T/$name.out"; then
+  if [ $rc -eq 2 ] && cat "$T/$name.out" "$T/out-$name"/*/train.log 2>/dev/null | grep -qF -- "$want"; then
     if grep -q "generating" "$T/out-$name/10001/train.log" 2>/dev/null; then bad "$what: a key was generated first"
-    else ok "$what: exit 2, $(grep -F -- "$want" "$T/$name.out" | head -1 | sed 's/^error: //' | cut -c1-150)"; fi
+    else ok "$what: exit 2, $(cat "$T/$name.out" "$T/out-$name"/*/train.log 2>/dev/null | grep -F -- "$want" | head -1 | sed 's/^.*refused: //; s/^error: //' | cut -c1-150)"; fi
   else
     bad "$what: rc=$rc, wanted exit 2 with '$want'"; tail -3 "$T/$name.out"
   fi
@@ -195,6 +195,9 @@ grep -q "host_copy.csv:1: flag: this column is a copy of the guest's label on th
 grep -q "flag" "$T/out-hostcopy/9999/train.log" && bad "the guest learned the host's column name" || ok "the guest is not told the host's column name"
 mkjob guestcopy "$T/guest_copy.csv" "$T/host.csv" </dev/null
 refused guestcopy "guest_copy.csv:1: leak: this column is a copy of the label 'y'" "guest column that copies the label"
+grep -q "leak" "$T/out-guestcopy/10000/train.log" && bad "the host learned the guest's column name" \
+  || { grep -q "guest 9999 refused its own training data" "$T/out-guestcopy/10000/train.log" \
+       && ok "the host is told only that the guest refused its own data" || bad "the host's log lacks the refusal"; }
 mkjob oneclass "$T/guest_oneclass.csv" "$T/host.csv" </dev/null
 refused oneclass "all have label 1 (positive): hetero logistic regression needs both classes" "one-class hetero"
 mkjob far "$T/guest.csv" "$T/host_far.csv" </dev/null
