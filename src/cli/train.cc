@@ -93,6 +93,14 @@ void keep_status(const fed::Job& fjob, const ml::MlJob& job, long party, ml::Run
   if (fed::RunControl* rc = fed::RunControl::current()) rc->keep_status(path, job.role_of(party), prev ? prev->attempt + 1 : 1);
 }
 
+/// A party's line for the operator (id alignment counts), on stdout.
+void print_note(long, const std::string& line) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> l(mu);
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
 /// The program `party serve` runs for algorithm.name hetero_lr / homo_lr.
 int lr_program(const fed::Job& fjob, long party, fed::Channel& ch) {
   ml::MlJob job = ml::MlJob::from_job(fjob);
@@ -123,6 +131,7 @@ int lr_program(const fed::Job& fjob, long party, fed::Channel& ch) {
                 e.has_loss ? fmt_num(e.loss, 8).c_str() : "n/a", e.elapsed_s, e.converged ? "  converged" : "");
     std::fflush(stdout);
   };
+  o.on_note = print_note;
   if (predicting) {
     ml::predict_party(job, party, ch, o, o.out_dir);
     if (is_guest) std::printf("predictions: %s/predictions.csv\n", o.out_dir.c_str());
@@ -192,7 +201,7 @@ void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
                       e.has_loss ? fmt_num(e.loss, 8).c_str() : "n/a", e.elapsed_s, e.converged ? "  converged" : "");
           std::fflush(stdout);
         },
-        crash.second, {}, crash.first);
+        crash.second, {}, crash.first, print_note);
     std::string gdir = out + "/" + std::to_string(job.guest);
     if (std::string(mode) == "predict") {
       std::printf("predictions: %s/predictions.csv\n", gdir.c_str());

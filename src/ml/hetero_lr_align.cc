@@ -7,7 +7,6 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -73,11 +72,12 @@ psi::Settings psi_settings(Party& p, const std::string& purpose) {
   return s;
 }
 
-/// A line the operator of this party sees (stdout), also kept in train.log.
+/// A line for the operator of this party (RunOptions::on_note), also kept in train.log.
 void say(Party& p, const std::string& line) {
   p.log(line);
-  std::printf("party %ld (%s): %s\n", p.self, p.job.role_of(p.self).c_str(), line.c_str());
-  std::fflush(stdout);
+  std::string full = "party " + std::to_string(p.self) + " (" + p.job.role_of(p.self) + "): " + line;
+  if (p.opts.on_note) p.opts.on_note(p.self, full);
+  else log::info("{}", full);
 }
 
 /// The answer at each step of the alignment: go on, or the job is refused and why.

@@ -114,7 +114,8 @@ void predict_party(const MlJob& job, long party, fed::Channel& channel, const Ru
 
 void run_local(const MlJob& job, const std::string& out_root, bool resume, bool predict,
                const std::function<void(const EpochReport&)>& on_epoch, long stop_after_epochs,
-               const std::map<long, std::shared_ptr<const Dataset>>& data, long stop_party) {
+               const std::map<long, std::shared_ptr<const Dataset>>& data, long stop_party,
+               const std::function<void(long, const std::string&)>& on_note) {
   fed::LocalHub hub;
   std::atomic<bool> cancel{false};
   std::mutex mu;
@@ -128,6 +129,7 @@ void run_local(const MlJob& job, const std::string& out_root, bool resume, bool 
     opts[i].out_dir = out_root + "/" + std::to_string(parties[i]);
     opts[i].resume = resume;
     opts[i].on_epoch = on_epoch;
+    opts[i].on_note = on_note;
     opts[i].cancel = &cancel;
     if (stop_party == 0 || stop_party == parties[i]) opts[i].stop_after_epochs = stop_after_epochs;
     if (auto it = data.find(parties[i]); it != data.end()) opts[i].train_data = it->second;
