@@ -8,7 +8,7 @@
 #    every party, each its own process), no common ids naming the files;
 #  - leak checks: host column named like the label, a label copy on the guest and (privately) on a
 #    host, one-class hetero refused before any key; homo one-class client trains; homo clients with
-#    different columns named; bench psi checks its own result.
+#    different columns named; a homo client's label copy refused; bench psi checks its own result.
 set -u
 SRC=${FATECTL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=${FATECTL_BINARY:-$SRC/build/fatectl}
@@ -232,7 +232,8 @@ fi
 # ---- 5. homo: a one-class client trains; different columns are named ------------------------------
 (head -1 "$D/breast_homo_host.csv"; tail -n +2 "$D/breast_homo_host.csv" | awk -F, '$2==0') >"$T/homo_oneclass.csv"
 cut -d, -f1-5,7- "$D/breast_homo_host.csv" >"$T/homo_cols.csv"
-for c in oneclass cols; do
+awk -F, -v OFS=, 'NR>1{$6=2*$2+1} {print}' "$D/breast_homo_host.csv" >"$T/homo_copy.csv"  # x3 = 2y+1
+for c in oneclass cols copy; do
   cat >"$T/homo-$c.yaml" <<YAML
 job: psi-homo-$c
 domain: fate.org
@@ -252,6 +253,10 @@ train homo-oneclass
 train homo-cols
 [ $rc -eq 2 ] && grep -q "host 10000 ($T/homo_cols.csv) has different feature columns: lacks x3" "$T/homo-cols.out" \
   && ok "homo: different columns are named ($(grep -o 'lacks [^(]*' "$T/homo-cols.out" | head -1))" || { bad "homo columns (rc $rc)"; tail -2 "$T/homo-cols.out"; }
+
+train homo-copy
+[ $rc -eq 2 ] && grep -q "homo_copy.csv:1: x3: this column is a copy of the label 'y'" "$T/homo-copy.out" \
+  && ok "homo: a client's column that copies the label is refused (exit 2, file and column named)" || { bad "homo label copy (rc $rc)"; tail -2 "$T/homo-copy.out"; }
 
 # ---- 6. the benchmark checks its own result --------------------------------------------------------
 "$BIN" bench psi --rows 3000 >"$T/bench.out" 2>&1 && grep -q "result checked" "$T/bench.out" && grep -q "OpenSSL alone" "$T/bench.out" \
