@@ -111,20 +111,22 @@ void warn_if_raw(Party& p, const psi::Method& m) {
 /// and the arbiter (without the guest's column names, label facts or other hosts' counts).
 struct Refusal {
   std::string reason, told;
+  bool relayed = false;  ///< a host's refusal passed on: that host's own error is the original
   bool empty() const { return reason.empty(); }
 };
 
 /// The guest ends the job: tells every host (at `step`; not those that refused themselves and
 /// have ended) and, in training, the arbiter.
-Error refuse(Party& p, const std::string& tag, const std::string& step, const Refusal& r,
-             const std::vector<long>& ended = {}) {
+[[noreturn]] void refuse(Party& p, const std::string& tag, const std::string& step, const Refusal& r,
+                         const std::vector<long>& ended = {}) {
   Verdict v{false, r.told, ""};
   for (long h : p.job.hosts)
     if (std::find(ended.begin(), ended.end(), h) == ended.end()) p.send(h, "hlr/" + tag + "/" + step, encode(v));
   if (tag == "train") p.send(p.job.arbiter, "hlr/train/verdict", encode(v));
   p.flush();
   p.log("refused: " + r.reason);
-  return invalid(r.reason);
+  if (r.relayed) throw Relayed(ErrorKind::Invalid, r.reason);
+  throw invalid(r.reason);
 }
 
 /// What the others are told when the guest refuses its own data.
@@ -219,7 +221,7 @@ void host_label_check(Party& p, const Dataset& a) {
                     " common to every party (found by the private label check): it would leak the label into the "
                     "model; remove it");
   }
-  throw invalid("refused by " + who(p.job, p.job.guest) + ": " + v.reason);
+  throw Relayed(ErrorKind::Invalid, "refused by " + who(p.job, p.job.guest) + ": " + v.reason);
 }
 
 }  // namespace
@@ -237,14 +239,15 @@ Dataset guest_intersect(Party& p, const Dataset& d, const std::string& tag) {
       Verdict v = decode(p.recv(h, "hlr/train/status"), "status from " + who(job, h));
       if (v.ok) continue;
       ended.push_back(h);
-      if (r.empty()) r = {who(job, h) + " refused its data: " + v.reason, who(job, h) + " refused its own data (its log says why)"};
+      if (r.empty())
+        r = {who(job, h) + " refused its data: " + v.reason, who(job, h) + " refused its own data (its log says why)", true};
     }
     if (r.empty()) {
       r.reason = one_class_problem(d, job.label_column, "the " + rows_text(d.rows()) + " of the file");
       if (r.empty()) r.reason = label_copy_problem(d, job.label_column);
       r.told = guest_own_data(job);
     }
-    if (!r.empty()) throw refuse(p, tag, "go", r, ended);
+    if (!r.empty()) refuse(p, tag, "go", r, ended);
     for (long h : job.hosts) p.send(h, "hlr/train/go", encode(Verdict{}));
   }
 
@@ -276,7 +279,7 @@ Dataset guest_intersect(Party& p, const Dataset& d, const std::string& tag) {
 
   Dataset a = d.select(rows);
   Refusal no = rows.empty() ? no_common_ids(job, tag, matched) : train ? check_common_rows(job, a, d.rows()) : Refusal{};
-  if (!no.empty()) throw refuse(p, tag, "rows", no);
+  if (!no.empty()) refuse(p, tag, "rows", no);
   for (size_t k = 0; k < job.hosts.size(); ++k) {
     std::vector<uint64_t> pos;
     pos.reserve(rows.size());
@@ -303,6 +306,8 @@ Dataset guest_intersect(Party& p, const Dataset& d, const std::string& tag) {
   if (!reason.empty()) {
     p.flush();
     p.log("refused: " + reason);
+    // A host's copied column: that host's error names it (the original); a guest's own refusal otherwise.
+    if (told != reason) throw Relayed(ErrorKind::Invalid, reason);
     throw invalid(reason);
   }
   p.log("label check: no host column is a copy of the label");
@@ -322,12 +327,12 @@ Dataset host_intersect(Party& p, const Dataset& d, const std::string& tag) {
       throw invalid(problem);
     }
     Verdict go = decode(p.recv(job.guest, "hlr/train/go"), "answer from the guest");
-    if (!go.ok) throw invalid("refused by " + who(job, job.guest) + ": " + go.reason);
+    if (!go.ok) throw Relayed(ErrorKind::Invalid, "refused by " + who(job, job.guest) + ": " + go.reason);
   }
   PartyLink link(p, job.guest, "hlr/" + tag + "/psi/");
   psi::HostResult hr = method.host(d.ids, link, psi_settings(p, tag));
   Verdict v = decode(p.recv(job.guest, "hlr/" + tag + "/rows"), "rows from the guest");
-  if (!v.ok) throw invalid("refused by " + who(job, job.guest) + ": " + v.reason);
+  if (!v.ok) throw Relayed(ErrorKind::Invalid, "refused by " + who(job, job.guest) + ": " + v.reason);
   std::vector<size_t> rows = psi::decode_selection(v.extra, hr, who(job, job.guest));
   say(p, "id alignment (" + tag + ", " + method.name() + "): " + std::to_string(rows.size()) + " of the host's " +
              rows_text(d.rows()) + " are common to every party (the guest has " + std::to_string(hr.guest_count) +
@@ -342,7 +347,7 @@ Dataset host_intersect(Party& p, const Dataset& d, const std::string& tag) {
 
 void arbiter_alignment(Party& p) {
   Verdict v = decode(p.recv(p.job.guest, "hlr/train/verdict"), "verdict from the guest");
-  if (!v.ok) throw invalid("refused during id alignment (" + who(p.job, p.job.guest) + "): " + v.reason);
+  if (!v.ok) throw Relayed(ErrorKind::Invalid, "refused during id alignment (" + who(p.job, p.job.guest) + "): " + v.reason);
   p.log("id alignment: " + v.extra + " rows common to every party");
 }
 

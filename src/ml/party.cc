@@ -83,7 +83,7 @@ std::string Party::recv(long from, const std::string& name) {
       } catch (const Error& e) {
         if (e.kind() != ErrorKind::Timeout) throw;
       }
-      throw failed("party " + std::to_string(self) + ": stopped because another party failed");
+      throw Relayed(ErrorKind::Failed, "party " + std::to_string(self) + ": stopped because another party failed");
     }
     auto now = std::chrono::steady_clock::now();
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);

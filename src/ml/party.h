@@ -9,10 +9,17 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "fatectl/core/error.h"
 #include "fatectl/core/thread_pool.h"
 #include "fatectl/ml/train.h"
 
 namespace fatectl::ml::detail {
+
+/// A party's failure that only passes on another party's (a verdict "refused by …", or stopped
+/// because another party failed): an in-process run reports the original failure instead.
+struct Relayed : Error {
+  using Error::Error;
+};
 
 /// One party's running context.
 class Party {

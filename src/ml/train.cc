@@ -119,7 +119,7 @@ void run_local(const MlJob& job, const std::string& out_root, bool resume, bool 
   fed::LocalHub hub;
   std::atomic<bool> cancel{false};
   std::mutex mu;
-  std::exception_ptr first;
+  std::exception_ptr first, relayed;  // the first original failure; the first one passed on
   std::vector<long> parties{job.guest};
   parties.insert(parties.end(), job.hosts.begin(), job.hosts.end());
   parties.push_back(job.arbiter);
@@ -140,15 +140,20 @@ void run_local(const MlJob& job, const std::string& out_root, bool resume, bool 
         auto ch = hub.channel(parties[i]);
         if (predict) predict_party(job, parties[i], *ch, opts[i], opts[i].out_dir);
         else train_party(job, parties[i], *ch, opts[i]);
+      } catch (const detail::Relayed&) {
+        std::lock_guard<std::mutex> l(mu);
+        if (!relayed) relayed = std::current_exception();
+        cancel = true;
       } catch (...) {
         std::lock_guard<std::mutex> l(mu);
-        if (!first && !cancel.load()) first = std::current_exception();
+        if (!first) first = std::current_exception();
         cancel = true;
       }
     });
   }
   for (auto& t : threads) t.join();
   if (first) std::rethrow_exception(first);
+  if (relayed) std::rethrow_exception(relayed);
 }
 
 }  // namespace fatectl::ml

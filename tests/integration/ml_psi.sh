@@ -200,6 +200,9 @@ grep -q "leak" "$T/out-guestcopy/10000/train.log" && bad "the host learned the g
        && ok "the host is told only that the guest refused its own data" || bad "the host's log lacks the refusal"; }
 mkjob oneclass "$T/guest_oneclass.csv" "$T/host.csv" </dev/null
 refused oneclass "all have label 1 (positive): hetero logistic regression needs both classes" "one-class hetero"
+grep -q "^error: .*guest_oneclass.csv: y: the 400 rows of the file all have label 1" "$T/oneclass.out" \
+  && ok "in-process, the console shows the original failure (the guest's), not a peer's relay of it" \
+  || { bad "in-process error is not the guest's own"; tail -1 "$T/oneclass.out"; }
 mkjob far "$T/guest.csv" "$T/host_far.csv" </dev/null
 refused far "no ids in common between $T/guest.csv (guest 9999) and $T/host_far.csv (host 10000)" "no shared ids"
 mkjob ratio "$T/guest.csv" "$T/host.csv" <<<"    min_intersect_ratio: 0.6"
