@@ -453,9 +453,11 @@ void add_train_commands(CLI::App& root, GlobalOptions& g) {
   predict->add_option("--run-dir", p->run_dir, "with --local: directory for the parties' logs and certificates");
   predict->footer(
       "Each party loads its own model part from OUT/<party>/model.json and scores its data[1] (the\n"
-      "validation file) if the job lists one, else data[0]. Hetero: hosts send X·w for the common ids\n"
-      "(in the clear, as FATE does) and the guest writes OUT/<guest>/predictions.csv with id,label,score\n"
-      "(label = score > threshold). Homo: every client scores its own rows.\n\n"
+      "validation file) if the job lists one, else data[0]. Hetero: the ids are aligned as in training\n"
+      "(the job's intersect_method, ECDH PSI by default: docs/psi.md; every party prints how many of its\n"
+      "rows are common), then hosts send X·w for the common ids (in the clear, as FATE does) and the\n"
+      "guest writes OUT/<guest>/predictions.csv with id,label,score (label = score > threshold). Homo:\n"
+      "every client scores its own rows.\n\n"
       "Examples:\n"
       "  fatectl predict --local --job examples/jobs/hetero-breast.yaml\n"
       "  fatectl predict --job job.yaml --party-id 9999\n");

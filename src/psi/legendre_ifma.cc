@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "fatectl/core/cpu.h"
 #include "field25519.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -20,12 +21,7 @@ namespace fatectl::psi::detail {
 
 bool legendre16_available() {
 #if FATECTL_PSI_HAVE_IFMA
-  static const bool ok = [] {
-    const char* off = std::getenv("FATECTL_PSI_NO_IFMA");
-    if (off && *off && std::strcmp(off, "0") != 0) return false;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512ifma");
-  }();
+  static const bool ok = cpu::avx512_ifma("FATECTL_PSI_NO_IFMA");
   return ok;
 #else
   return false;
