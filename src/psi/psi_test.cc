@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -35,19 +36,28 @@ Point from_hex(const std::string& h) {
   return p;
 }
 
-/// A psi::Link over an in-process fed::Channel.
+/// A psi::Link over an in-process fed::Channel; a receive gives up within 50 ms once `stop` is set.
 class HubLink : public Link {
  public:
-  HubLink(fed::Channel& ch, long peer) : ch_(ch), peer_(peer) {}
+  HubLink(fed::Channel& ch, long peer, const std::atomic<bool>* stop = nullptr) : ch_(ch), peer_(peer), stop_(stop) {}
   void send(const std::string& name, const std::string& payload) override { ch_.send(peer_, "psi/" + name, payload); }
   std::string recv(const std::string& name) override {
-    return ch_.recv(peer_, "psi/" + name, std::chrono::seconds(30));
+    for (int slice = 0; slice < 600; ++slice) {
+      if (stop_ && stop_->load()) throw failed("stopped: the peer gave up");
+      try {
+        return ch_.recv(peer_, "psi/" + name, std::chrono::milliseconds(50));
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::Timeout) throw;
+      }
+    }
+    throw timed_out("no message " + name + " in 30 s");
   }
   std::string peer() const override { return "party " + std::to_string(peer_); }
 
  private:
   fed::Channel& ch_;
   long peer_;
+  const std::atomic<bool>* stop_;
 };
 
 struct Run {
@@ -59,7 +69,8 @@ Run run_pair(const std::string& method, const std::vector<std::string>& g, const
              Settings gs, Settings hs) {
   fed::LocalHub hub;
   auto gc = hub.channel(1), hc = hub.channel(2);
-  HubLink gl(*gc, 2), hl(*hc, 1);
+  std::atomic<bool> guest_failed{false};
+  HubLink gl(*gc, 2), hl(*hc, 1, &guest_failed);
   Run r;
   std::exception_ptr host_err;
   std::thread t([&] {
@@ -72,7 +83,8 @@ Run run_pair(const std::string& method, const std::vector<std::string>& g, const
   try {
     r.guest = find_method(method).guest(g, gs)->run(gl);
   } catch (...) {
-    t.detach();  // the host may wait forever for a guest that gave up; the hub outlives nothing here
+    guest_failed = true;  // the host may be waiting for a guest that gave up: it stops, then is joined
+    t.join();
     throw;
   }
   t.join();
