@@ -8,7 +8,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$FATECTL_ROOT"
-TEST_PACKAGES=(python3 python3-numpy python3-sklearn python3-kubernetes python3-websocket python3-yaml
+TEST_PACKAGES=(python3 python3-numpy python3-sklearn python3-kubernetes python3-websocket python3-yaml python3-cryptography
   nginx-light libnginx-mod-http-lua libnginx-mod-stream trafficserver openssl procps iproute2 curl
   python3-grpcio
   chromium)  # chromium: the training report is checked as a person sees it (it_ml_fraud)

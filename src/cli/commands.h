@@ -29,6 +29,7 @@ void add_data_commands(CLI::App& root, GlobalOptions& g);  // data.cc (data synt
 void add_report_commands(CLI::App& root, GlobalOptions& g);  // report.cc (report)
 /// Writes the training report of `run_dir` (report.cc); returns its path.
 std::string write_training_report(const std::string& run_dir, const std::string& out_file = "");
+void add_bench_psi_command(CLI::App& root, GlobalOptions& g);  // bench_psi.cc (bench psi)
 // -- command groups: add one declaration line per group above this marker --
 
 }  // namespace fatectl::cli

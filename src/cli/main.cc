@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
   cli::add_job_commands(app, g);
   cli::add_data_commands(app, g);
   cli::add_report_commands(app, g);
+  cli::add_bench_psi_command(app, g);
   // -- command groups: add one call per group above this marker (completion stays last) --
   cli::add_completion_command(app, g);
 

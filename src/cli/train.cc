@@ -70,7 +70,7 @@ void print_metrics(const YAML::Node& m) {
   for (const char* k : {"train", "validate", "predict"}) {
     YAML::Node s = m[k];
     if (!s) continue;
-    auto num = [&](const char* key) { return s[key] ? fmt_num(s[key].as<double>()) : std::string("-"); };
+    auto num = [&](const char* key) { return s[key] ? fmt_num(s[key].as<double>()) : std::string("n/a"); };  // one class: no AUC/KS
     auto count = [&](const char* key) { return s["confusion"] ? s["confusion"][key].Scalar() : std::string("-"); };
     t.rows.push_back({k, s["samples"].Scalar(), num("auc"), num("ks"), num("accuracy"), num("precision"), num("recall"),
                       num("f1"), count("tp"), count("fp"), count("tn"), count("fn")});
@@ -115,6 +115,14 @@ void keep_status(const fed::Job& fjob, const ml::MlJob& job, long party, ml::Run
   if (fed::RunControl* rc = fed::RunControl::current()) rc->keep_status(path, job.role_of(party), prev ? prev->attempt + 1 : 1);
 }
 
+/// A party's line for the operator (id alignment counts), on stdout.
+void print_note(long, const std::string& line) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> l(mu);
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
 /// The program `party serve` runs for algorithm.name hetero_lr / homo_lr.
 int lr_program(const fed::Job& fjob, long party, fed::Channel& ch) {
   ml::MlJob job = ml::MlJob::from_job(fjob);
@@ -145,6 +153,7 @@ int lr_program(const fed::Job& fjob, long party, fed::Channel& ch) {
                 e.has_loss ? fmt_num(e.loss, 8).c_str() : "n/a", e.elapsed_s, e.converged ? "  converged" : "");
     std::fflush(stdout);
   };
+  o.on_note = print_note;
   if (predicting) {
     ml::predict_party(job, party, ch, o, o.out_dir);
     if (is_guest) std::printf("predictions: %s/predictions.csv\n", o.out_dir.c_str());
@@ -217,7 +226,7 @@ void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
                       e.has_loss ? fmt_num(e.loss, 8).c_str() : "n/a", e.elapsed_s, e.converged ? "  converged" : "");
           std::fflush(stdout);
         },
-        crash.second, {}, crash.first);
+        crash.second, {}, crash.first, print_note);
     std::string gdir = out + "/" + std::to_string(job.guest);
     if (std::string(mode) == "predict") {
       std::printf("predictions: %s/predictions.csv\n", gdir.c_str());
@@ -456,7 +465,9 @@ void add_train_commands(CLI::App& root, GlobalOptions& g) {
       "checkpoint they share). After a failure, start every party with --retry; each writes\n"
       "OUT/<party>/status.json (running / failed at step S: reason / succeeded), shown by\n"
       "`fatectl job status OUT`. Resumed or retried runs end with the same model as an uninterrupted one.\n"
-      "Parameters use FATE 1.11's names and defaults (docs/training.md).\n\n"
+      "Parameters use FATE 1.11's names and defaults (docs/training.md). Hetero jobs first align ids privately\n"
+      "(ECDH PSI; intersect_method, min_intersect_rows, min_intersect_ratio: docs/psi.md) and every party prints\n"
+      "how many of its rows are common; data that would leak the label is refused (exit 2) before any key exists.\n\n"
       "Examples:\n"
       "  fatectl train --local --job examples/jobs/hetero-breast.yaml\n"
       "  fatectl train --local --job examples/jobs/homo-breast.yaml --out runs/homo\n"
@@ -478,10 +489,12 @@ void add_train_commands(CLI::App& root, GlobalOptions& g) {
   predict->footer(
       "Each party loads its own model part from OUT/<party>/model.json and scores its data[1] (the\n"
       "validation file) if the job lists one, else data[0], after the preparation fitted in training\n"
-      "(fill, outliers, scaling; applied unchanged). Hetero: hosts send X·w for the common ids (in the\n"
-      "clear, as FATE does) and the guest writes OUT/<guest>/predictions.csv; homo: every client scores its\n"
-      "own rows. Columns (FATE's): id, label (the true label, when the data has one), predict_result\n"
-      "(score > the model's threshold), predict_score; with labels also predict-metrics.json.\n\n"
+      "(fill, outliers, scaling; applied unchanged). Hetero: the ids are aligned as in training (the job's\n"
+      "intersect_method, ECDH PSI by default: docs/psi.md; every party prints how many of its rows are\n"
+      "common), then hosts send X·w for the common ids (in the clear, as FATE does) and the guest writes\n"
+      "OUT/<guest>/predictions.csv; homo: every client scores its own rows. Columns (FATE's): id, label\n"
+      "(the true label, when the data has one), predict_result (score > the model's threshold),\n"
+      "predict_score; with labels also predict-metrics.json.\n\n"
       "Examples:\n"
       "  fatectl predict --local --job examples/jobs/hetero-breast.yaml\n"
       "  fatectl predict --job job.yaml --party-id 9999\n");

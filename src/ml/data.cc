@@ -1,7 +1,5 @@
 #include "fatectl/ml/data.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -171,31 +169,6 @@ Dataset load_csv(const DataSpec& spec) {
   }
   if (d.ids.empty()) throw bad(file, lineno, 0, "", "no data rows after the header");
   return d;
-}
-
-std::vector<std::string> hash_ids(const std::vector<std::string>& ids, const std::string& salt) {
-  std::vector<std::string> out;
-  out.reserve(ids.size());
-  static const char* hex = "0123456789abcdef";
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  for (const auto& id : ids) {
-    unsigned char md[32];
-    unsigned int len = 0;
-    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-    EVP_DigestUpdate(ctx, salt.data(), salt.size());
-    unsigned char zero = 0;
-    EVP_DigestUpdate(ctx, &zero, 1);
-    EVP_DigestUpdate(ctx, id.data(), id.size());
-    EVP_DigestFinal_ex(ctx, md, &len);
-    std::string s(64, '0');
-    for (int i = 0; i < 32; ++i) {
-      s[2 * i] = hex[md[i] >> 4];
-      s[2 * i + 1] = hex[md[i] & 15];
-    }
-    out.push_back(std::move(s));
-  }
-  EVP_MD_CTX_free(ctx);
-  return out;
 }
 
 std::vector<size_t> sorted_order(const std::vector<std::string>& ids) {

@@ -342,11 +342,21 @@ YAML::Node evaluation_yaml(const std::vector<double>& labels, const std::vector<
   size_t pos = 0;
   for (double y : labels) pos += (y == 1);
   if (pos == 0 || pos == labels.size()) {
+    // A homo client may legitimately hold one class: accuracy and the confusion counts still mean
+    // something, AUC, KS and the curves do not.
+    size_t flagged = 0;
+    for (double sc : scores) flagged += (sc > threshold);
     YAML::Node y;
     y["samples"] = labels.size();
     y["positives"] = pos;
+    y["one_class"] = true;
     y["threshold"] = threshold;
     y["note"] = "one class only: AUC, KS and the curves need positive and negative rows";
+    y["accuracy"] = labels.empty() ? 0.0 : double(pos ? flagged : labels.size() - flagged) / double(labels.size());
+    y["confusion"]["tp"] = pos ? flagged : 0;
+    y["confusion"]["fp"] = pos ? 0 : flagged;
+    y["confusion"]["tn"] = pos ? 0 : labels.size() - flagged;
+    y["confusion"]["fn"] = pos ? labels.size() - flagged : 0;
     return y;
   }
   ScoreIndex s(labels, scores);

@@ -33,6 +33,7 @@ void arbiter(Party& p) {
   const LrParams& prm = job.params;
   const int S = prm.floating_point_precision + kDBits;
   // Wait until every party has loaded and checked its data: no key before that.
+  arbiter_alignment(p);
   std::vector<long> parties(job.hosts);
   parties.push_back(job.guest);
   long start = -1;

@@ -68,13 +68,16 @@ std::string join_lines(const std::vector<std::string>& v);
 std::vector<std::string> split_lines(const std::string& s);
 
 // ---- id alignment (hetero_lr_align.cc) ----------------------------------------------------------
-// The one place where the guest and the hosts agree on common rows: salted SHA-256 of the ids;
-// the guest learns which of its ids each host has and tells the hosts the common rows' order.
-// `tag` separates alignments of one job ("train", "validate", "predict").
-/// The guest's side: its rows that every host has, in the agreed order.
+// The one place where the guest and the hosts agree on common rows: private set intersection
+// (src/psi, job.intersect.method), counts, and the checks that refuse a job on every party.
+// `tag` separates alignments of one job ("train", "validate", "predict"); "train" also runs the
+// data checks and tells the arbiter the verdict (docs/psi.md).
+/// The guest's side: its rows that every host has, in the agreed order (ids sorted as strings).
 Dataset guest_intersect(Party& p, const Dataset& d, const std::string& tag);
 /// A host's side: its rows in the order the guest sent.
 Dataset host_intersect(Party& p, const Dataset& d, const std::string& tag);
+/// The arbiter's side of training alignment: waits for the guest's verdict (Invalid if refused).
+void arbiter_alignment(Party& p);
 
 // ---- batches ------------------------------------------------------------------------------------
 /// Batches of the guest: shuffled positions of the aligned rows, cut into batch_size chunks.

@@ -12,6 +12,7 @@
 
 #include "fatectl/core/error.h"
 #include "fatectl/core/yaml.h"
+#include "fatectl/ml/data_checks.h"
 #include "fatectl/ml/evaluation.h"
 #include "fatectl/ml/metrics.h"
 #include "fatectl/ml/optimizer.h"
@@ -48,6 +49,13 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
+std::vector<std::string> split_names(const std::string& joined) {  // inverse of join()
+  std::vector<std::string> v;
+  size_t a = 0;
+  for (size_t c; (c = joined.find(',', a)) != std::string::npos; a = c + 1) v.push_back(joined.substr(a, c - a));
+  return v;
+}
+
 std::vector<double> scores(const Dataset& d, const std::vector<double>& w, bool icpt) {
   std::vector<double> z(d.rows());
   for (size_t i = 0; i < d.rows(); ++i) {
@@ -79,6 +87,7 @@ void client(Party& p) {
   const MlJob& job = p.job;
   const LrParams& prm = job.params;
   Dataset d = p.training_data();
+  if (std::string leak = label_copy_problem(d, job.label_column); !leak.empty()) throw invalid(leak);
   std::optional<Dataset> v;
   if (job.has_data(p.self, 1)) v = load_csv(job.data_spec(p.self, 1));
   if (v && v->feature_names != d.feature_names) throw invalid(v->file + ":1: the feature columns differ from the training file's");
@@ -286,8 +295,10 @@ void arbiter(Party& p) {
     r.done();
     if (features.empty()) features = f;
     else if (f != features)
-      throw invalid(job.file + ": homo_lr: party " + std::to_string(q) +
-                    " has different feature columns than the guest (homo LR needs the same features everywhere)");
+      throw invalid(job.file + ": homo_lr: compared with " + job.role_of(cs[0]) + " " + std::to_string(cs[0]) + " (" +
+                    job.data.at(cs[0]).at(0) + "), " +
+                    column_difference(split_names(features), split_names(f),
+                                      job.role_of(q) + " " + std::to_string(q) + " (" + job.data.at(q).at(0) + ")"));
     start = start < 0 ? have : std::min(start, have);
   }
   start = std::min(start, p.opts.resume ? p.checkpoint_epochs() : 0L);

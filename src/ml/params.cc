@@ -48,7 +48,9 @@ LrParams LrParams::parse(const YAML::Node& node, const std::string& file) {
                  // parsed by MlJob (prep.h, sample_weight.h, validation.h):
                  "data_transform", "feature_scale", "homo_statistics", "class_weight", "sample_weight",
                  "callback_param", "validation_freqs", "early_stopping_rounds", "metrics", "use_first_metric_only",
-                 "choose_threshold"});
+                 "choose_threshold",
+                 // id alignment, parsed by IntersectParams (intersect_params.h):
+                 "intersect_method", "min_intersect_rows", "min_intersect_ratio", "allow_host_label_column"});
   for (auto it = node.begin(); it != node.end(); ++it) {
     std::string k = it->first.Scalar();
     const YAML::Node v = it->second;  // by value: it-> yields a temporary

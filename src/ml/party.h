@@ -9,10 +9,17 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "fatectl/core/error.h"
 #include "fatectl/core/thread_pool.h"
 #include "fatectl/ml/train.h"
 
 namespace fatectl::ml::detail {
+
+/// A party's failure that only passes on another party's (a verdict "refused by …", or stopped
+/// because another party failed): an in-process run reports the original failure instead.
+struct Relayed : Error {
+  using Error::Error;
+};
 
 /// One party's running context.
 class Party {
@@ -25,6 +32,9 @@ class Party {
 
   void send(long to, const std::string& name, const std::string& payload);
   std::string recv(long from, const std::string& name);
+  /// Waits (at most 30 s) until the peers have the messages sent so far: before a party ends a
+  /// job it refuses, so that its verdict reaches the others.
+  void flush();
   /// Appends a line to train.log (and to the debug log).
   void log(const std::string& line);
   double elapsed() const;

@@ -85,6 +85,7 @@ MlJob MlJob::from_job(const fed::Job& job) {
   m.prep = PrepParams::parse(job.params, job.file);
   m.weights = SampleWeightParams::parse(job.params, job.file);
   m.validation = ValidationParams::parse(job.params, job.file);
+  m.intersect = IntersectParams::parse(job.params, job.file);
   m.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(job.timeout);
   int guests = 0, arbiters = 0;
   for (const auto& p : job.parties) {
@@ -180,11 +181,12 @@ void predict_party(const MlJob& job, long party, fed::Channel& channel, const Ru
 
 void run_local(const MlJob& job, const std::string& out_root, bool resume, bool predict,
                const std::function<void(const EpochReport&)>& on_epoch, long stop_after_epochs,
-               const std::map<long, std::shared_ptr<const Dataset>>& data, long stop_party) {
+               const std::map<long, std::shared_ptr<const Dataset>>& data, long stop_party,
+               const std::function<void(long, const std::string&)>& on_note) {
   fed::LocalHub hub;
   std::atomic<bool> cancel{false};
   std::mutex mu;
-  std::exception_ptr first;
+  std::exception_ptr first, relayed;  // the first original failure; the first one passed on
   std::vector<long> parties{job.guest};
   parties.insert(parties.end(), job.hosts.begin(), job.hosts.end());
   parties.push_back(job.arbiter);
@@ -194,6 +196,7 @@ void run_local(const MlJob& job, const std::string& out_root, bool resume, bool 
     opts[i].out_dir = out_root + "/" + std::to_string(parties[i]);
     opts[i].resume = resume;
     opts[i].on_epoch = on_epoch;
+    opts[i].on_note = on_note;
     opts[i].cancel = &cancel;
     if (stop_party == 0 || stop_party == parties[i]) opts[i].stop_after_epochs = stop_after_epochs;
     if (auto it = data.find(parties[i]); it != data.end()) opts[i].train_data = it->second;
@@ -204,15 +207,20 @@ void run_local(const MlJob& job, const std::string& out_root, bool resume, bool 
         auto ch = hub.channel(parties[i]);
         if (predict) predict_party(job, parties[i], *ch, opts[i], opts[i].out_dir);
         else train_party(job, parties[i], *ch, opts[i]);
+      } catch (const detail::Relayed&) {
+        std::lock_guard<std::mutex> l(mu);
+        if (!relayed) relayed = std::current_exception();
+        cancel = true;
       } catch (...) {
         std::lock_guard<std::mutex> l(mu);
-        if (!first && !cancel.load()) first = std::current_exception();
+        if (!first) first = std::current_exception();
         cancel = true;
       }
     });
   }
   for (auto& t : threads) t.join();
   if (first) std::rethrow_exception(first);
+  if (relayed) std::rethrow_exception(relayed);
 }
 
 }  // namespace fatectl::ml

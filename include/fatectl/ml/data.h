@@ -46,9 +46,6 @@ struct Dataset {
 /// than 0/1 (or -1/1), a duplicate id, and a file with no data rows.
 Dataset load_csv(const DataSpec& spec);
 
-/// Deterministic salted hashes of ids used by the intersection (SHA-256 of salt‖0‖id, hex).
-std::vector<std::string> hash_ids(const std::vector<std::string>& ids, const std::string& salt);
-
 /// FATE orders intersected ids as strings; this returns the row indices of `ids` sorted by id.
 std::vector<size_t> sorted_order(const std::vector<std::string>& ids);
 

@@ -12,6 +12,7 @@
 #include "fatectl/fed/channel.h"
 #include "fatectl/fed/job.h"
 #include "fatectl/ml/data.h"
+#include "fatectl/ml/intersect_params.h"
 #include "fatectl/ml/params.h"
 #include "fatectl/ml/prep.h"
 #include "fatectl/ml/sample_weight.h"
@@ -29,6 +30,7 @@ struct MlJob {
   std::string id;
   Algorithm algorithm = Algorithm::HeteroLr;
   LrParams params;
+  IntersectParams intersect;  ///< hetero id alignment (docs/psi.md)
   std::string id_column = "id", label_column = "y";
   bool id_column_given = false;   ///< homo without `id_column`: a file with no "id" column gets row numbers
   PrepParams prep;                ///< data_transform, feature_scale, homo_statistics (prep.h)
@@ -65,6 +67,8 @@ struct RunOptions {
   std::string out_dir;  ///< this party's directory: model.json, metrics.json, train.log, checkpoint/
   bool resume = false;  ///< continue from the last checkpoint all parties share
   std::function<void(const EpochReport&)> on_epoch;  ///< called by every party after each epoch
+  /// Lines for the operator ("party 9999 (guest): id alignment …"); unset: logged at -v only.
+  std::function<void(long party, const std::string& line)> on_note;
   const std::atomic<bool>* cancel = nullptr;         ///< set by a runner when another party failed
   long stop_after_epochs = 0;  ///< testing: end the process (exit 9) after this many epochs
   /// Testing: fail (an Error, as a data error would) on reaching this step, 1-based epoch and batch
@@ -87,6 +91,7 @@ void predict_party(const MlJob& job, long party, fed::Channel& channel, const Ru
 /// per party. The first failure cancels the others and is rethrown.
 void run_local(const MlJob& job, const std::string& out_root, bool resume, bool predict,
                const std::function<void(const EpochReport&)>& on_epoch, long stop_after_epochs = 0,
-               const std::map<long, std::shared_ptr<const Dataset>>& data = {}, long stop_party = 0);
+               const std::map<long, std::shared_ptr<const Dataset>>& data = {}, long stop_party = 0,
+               const std::function<void(long, const std::string&)>& on_note = {});
 
 }  // namespace fatectl::ml
