@@ -28,6 +28,12 @@ void add_cluster_plan_command(CLI::App& root, GlobalOptions& g);  // cluster_pla
 /// one ("unknown command 'clutser'; did you mean 'cluster'?"); false when that is not the cause.
 bool report_unknown_command(const CLI::App& root, int argc, char** argv);
 void add_cluster_release_commands(CLI::App& root, GlobalOptions& g);  // cluster_release.cc (cluster get spec|objects|notes)
+void add_job_commands(CLI::App& root, GlobalOptions& g);  // job.cc (job status)
+void add_data_commands(CLI::App& root, GlobalOptions& g);  // data.cc (data synth)
+void add_report_commands(CLI::App& root, GlobalOptions& g);  // report.cc (report)
+/// Writes the training report of `run_dir` (report.cc); returns its path.
+std::string write_training_report(const std::string& run_dir, const std::string& out_file = "");
+void add_bench_psi_command(CLI::App& root, GlobalOptions& g);  // bench_psi.cc (bench psi)
 // -- command groups: add one declaration line per group above this marker --
 
 }  // namespace fatectl::cli

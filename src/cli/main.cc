@@ -18,7 +18,8 @@ const char* kExitCodes =
     "  2  usage error or invalid input (spec, job file, flags)\n"
     "  3  cluster unreachable, the request was refused (401/403, TLS), or the API server's answer\n"
     "     broke a limit (too large, too slow, a list without end)\n"
-    "  4  timed out: a wait, --timeout or --request-timeout passed (also: Retry-After beyond it)\n";
+    "  4  timed out: a wait, --timeout or --request-timeout passed (also: Retry-After beyond it)\n"
+    "  5  another party of a federated job failed or stopped answering (train, party serve)\n";
 
 void apply_log_settings(const fatectl::cli::GlobalOptions& g) {
   auto& s = fatectl::log::settings();
@@ -80,6 +81,10 @@ int main(int argc, char** argv) {
   cli::add_certs_exchange_command(app, g);
   cli::add_cluster_plan_command(app, g);
   cli::add_cluster_release_commands(app, g);
+  cli::add_job_commands(app, g);
+  cli::add_data_commands(app, g);
+  cli::add_report_commands(app, g);
+  cli::add_bench_psi_command(app, g);
   // -- command groups: add one call per group above this marker (completion stays last) --
   cli::add_completion_command(app, g);
 

@@ -19,7 +19,11 @@ void add_party_commands(CLI::App& root, GlobalOptions& g) {
       "The party listens on its `listen` address, reaches every other party by the job's routes (directly,\n"
       "or through the Exchange with SNI <partyId>.<domain>) and checks that each peer's certificate names\n"
       "the party the route says. It runs the program named by `algorithm.name` (built in: echo), then\n"
-      "exits with that program's status; the job's `timeout` (default 72h) ends it with exit code 4.\n\n"
+      "exits with that program's status; the job's `timeout` (default 72h) ends it with exit code 4.\n"
+      "Supervised (docs/job-file.md, \"Failures\"): heartbeats to every party; when this party fails it tells\n"
+      "the others (its id, step and reason), when another party fails or stops answering for\n"
+      "transport.peerDeadTimeout this one ends at once with exit code 5, an Exchange outage is ridden out\n"
+      "until the job's timeout, and SIGINT/SIGTERM tell the others before exiting 130/143.\n\n"
       "Examples:\n"
       "  fatectl party serve --job examples/jobs/echo.yaml --party-id 10000 --role host\n"
       "  fatectl party serve --job job.yaml --party-id 9999 -v     # -v: connections and counters\n");

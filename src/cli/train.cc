@@ -19,7 +19,9 @@
 #include "fatectl/core/yaml.h"
 #include "fatectl/fed/job.h"
 #include "fatectl/fed/party.h"
+#include "fatectl/fed/job_status.h"
 #include "fatectl/fed/program.h"
+#include "fatectl/fed/run_control.h"
 #include "fatectl/ml/rng.h"
 #include "fatectl/ml/train.h"
 #include "stdout_redirect.h"
@@ -36,6 +38,9 @@ constexpr const char* kEnvOut = "FATECTL_TRAIN_OUT";
 constexpr const char* kEnvResume = "FATECTL_TRAIN_RESUME";
 constexpr const char* kEnvMode = "FATECTL_TRAIN_MODE";          // train | predict
 constexpr const char* kEnvCrash = "FATECTL_TRAIN_CRASH_AFTER";  // testing: "<party>:<epochs>"
+constexpr const char* kEnvRetry = "FATECTL_TRAIN_RETRY";        // 1: --retry
+constexpr const char* kEnvFail = "FATECTL_TRAIN_FAIL_AT";       // testing: "<party>:<epoch>:<batch>"
+constexpr const char* kEnvLocal = "FATECTL_TRAIN_LOCAL";        // 1: `train --local` writes the report itself
 
 std::string default_out(const fed::Job& job) { return "fatectl-out/" + job.id; }
 
@@ -50,18 +55,73 @@ std::string fmt_num(double v, int prec = 6) {
   return b;
 }
 
+/// The HTML report after training; a failure is a warning (the model and metrics are written).
+void report_after_training(const std::string& dir) {
+  try {
+    std::string path = write_training_report(dir);
+    std::printf("report: %s\n", path.c_str());
+    std::fflush(stdout);
+  } catch (const std::exception& e) {
+    log::warn("training finished but the report was not written: {} (run `fatectl report {}`)", e.what(), dir);
+  }
+}
+
 void print_metrics(const YAML::Node& m) {
   output::Table t;
   t.headers = {"data", "samples", "auc", "ks", "accuracy", "precision", "recall", "f1", "tp", "fp", "tn", "fn"};
   for (const char* k : {"train", "validate", "predict"}) {
     YAML::Node s = m[k];
     if (!s) continue;
-    t.rows.push_back({k, s["samples"].Scalar(), fmt_num(s["auc"].as<double>()), fmt_num(s["ks"].as<double>()),
-                      fmt_num(s["accuracy"].as<double>()), fmt_num(s["precision"].as<double>()),
-                      fmt_num(s["recall"].as<double>()), fmt_num(s["f1"].as<double>()), s["confusion"]["tp"].Scalar(),
-                      s["confusion"]["fp"].Scalar(), s["confusion"]["tn"].Scalar(), s["confusion"]["fn"].Scalar()});
+    auto num = [&](const char* key) { return s[key] ? fmt_num(s[key].as<double>()) : std::string("n/a"); };  // one class: no AUC/KS
+    auto count = [&](const char* key) { return s["confusion"] ? s["confusion"][key].Scalar() : std::string("-"); };
+    t.rows.push_back({k, s["samples"].Scalar(), num("auc"), num("ks"), num("accuracy"), num("precision"), num("recall"),
+                      num("f1"), count("tp"), count("fp"), count("tn"), count("fn")});
   }
   std::fputs(t.render().c_str(), stdout);
+  // What the columns were measured at: the threshold (chosen on validation when asked) and the model kept.
+  if (m["threshold"]) {
+    std::string rule = m["threshold_rule"] ? m["threshold_rule"].Scalar() : "fixed";
+    std::printf("threshold %s (%s)", fmt_num(m["threshold"].as<double>(), 4).c_str(),
+                rule == "fixed" ? "predict_param.threshold" : (rule + " on the validation data").c_str());
+    if (m["best_iteration"])
+      std::printf(", model of iteration %s%s", m["best_iteration"].Scalar().c_str(),
+                  m["early_stopped"] && m["early_stopped"].as<bool>() ? " (early stopping)" : " (best validation)");
+    std::printf("\n");
+  }
+  std::fflush(stdout);
+}
+
+/// The party's status record (OUT/<party>/status.json, kept by the party runtime) and --retry:
+/// a retry needs an earlier run to pick up and says what it picks up.
+void keep_status(const fed::Job& fjob, const ml::MlJob& job, long party, ml::RunOptions& o) {
+  std::string path = o.out_dir + "/status.json";
+  std::optional<fed::PartyStatus> prev;
+  try {
+    prev = fed::read_party_status(path);
+  } catch (const Error& e) {
+    log::warn("{} (a new record replaces it)", e.what());
+  }
+  const char* r = std::getenv(kEnvRetry);
+  if (r && std::string(r) == "1") {
+    std::error_code ec;
+    if (!prev && !fs::exists(o.out_dir + "/checkpoint", ec))
+      throw invalid("nothing to retry: " + o.out_dir + " holds no earlier run of job " + fjob.id + " by party " +
+                    std::to_string(party) + " (no status.json, no checkpoint/); check --out, or start without --retry");
+    o.resume = true;
+    std::printf("retrying job %s as party %ld (attempt %d); the last run %s\n", fjob.id.c_str(), party,
+                prev ? prev->attempt + 1 : 2, prev ? prev->summary().c_str() : "left checkpoints but no status record");
+    std::fflush(stdout);
+  }
+  std::error_code ec;
+  fs::create_directories(o.out_dir, ec);
+  if (fed::RunControl* rc = fed::RunControl::current()) rc->keep_status(path, job.role_of(party), prev ? prev->attempt + 1 : 1);
+}
+
+/// A party's line for the operator (id alignment counts), on stdout.
+void print_note(long, const std::string& line) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> l(mu);
+  std::printf("%s\n", line.c_str());
   std::fflush(stdout);
 }
 
@@ -138,7 +198,14 @@ int lr_program(const fed::Job& fjob, long party, fed::Channel& ch) {
     if (colon != std::string::npos && std::atol(s.substr(0, colon).c_str()) == party)
       o.stop_after_epochs = std::atol(s.substr(colon + 1).c_str());
   }
+  if (const char* f = std::getenv(kEnvFail)) {
+    long fp = 0, fe = 0, fb = 0;
+    if (std::sscanf(f, "%ld:%ld:%ld", &fp, &fe, &fb) >= 2 && fp == party) o.fail_at = {fe, fb};
+  }
   const bool is_guest = party == job.guest;
+  const char* mode = std::getenv(kEnvMode);
+  const bool predicting = mode && std::string(mode) == "predict";
+  if (!predicting) keep_status(fjob, job, party, o);
   std::mutex mu;
   std::optional<TrainProgress> progress;
   if (is_guest) progress.emplace();
@@ -151,8 +218,8 @@ int lr_program(const fed::Job& fjob, long party, fed::Channel& ch) {
   o.on_progress = [&](const ml::ProgressReport& r) {
     if (is_guest) progress->update(r);
   };
-  const char* mode = std::getenv(kEnvMode);
-  if (mode && std::string(mode) == "predict") {
+  o.on_note = print_note;
+  if (predicting) {
     ml::predict_party(job, party, ch, o, o.out_dir);
     if (is_guest) print_predict_summary(o.out_dir);
     return 0;
@@ -165,6 +232,8 @@ int lr_program(const fed::Job& fjob, long party, fed::Channel& ch) {
       print_metrics(m);
       std::printf("model: %s/model.json  metrics: %s/metrics.json\n", o.out_dir.c_str(), o.out_dir.c_str());
     }
+    const char* local = std::getenv(kEnvLocal);
+    if (!(local && std::string(local) == "1")) report_after_training(o.out_dir);
   }
   return 0;
 }
@@ -175,6 +244,7 @@ struct TrainArgs {
   bool local = false;
   bool in_process = false;
   bool resume = false;
+  bool retry = false;
   std::string out;
   std::string run_dir;
 };
@@ -182,8 +252,10 @@ struct TrainArgs {
 void set_env(const TrainArgs& a, const fed::Job& job, const char* mode) {
   std::string out = fs::absolute(a.out.empty() ? default_out(job) : a.out).string();
   ::setenv(kEnvOut, out.c_str(), 1);
-  ::setenv(kEnvResume, a.resume ? "1" : "0", 1);
+  ::setenv(kEnvResume, a.resume || a.retry ? "1" : "0", 1);
+  ::setenv(kEnvRetry, a.retry ? "1" : "0", 1);
   ::setenv(kEnvMode, mode, 1);
+  ::setenv(kEnvLocal, a.local ? "1" : "0", 1);
 }
 
 void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
@@ -196,6 +268,16 @@ void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
   const bool predict = std::string(mode) == "predict";
   int rc = 0;
   std::vector<fed::LocalPartyResult> parties;
+  if (a.retry) {  // refuse before any party starts when there is nothing to pick up
+    for (long p : fjob.party_ids()) {
+      if (a.party != 0 && p != a.party) continue;
+      std::string dir = out + "/" + std::to_string(p);
+      std::error_code ec;
+      if (!fs::exists(dir + "/status.json", ec) && !fs::exists(dir + "/checkpoint", ec))
+        throw invalid("nothing to retry: " + dir + " holds no earlier run of job " + fjob.id + " by party " +
+                      std::to_string(p) + " (no status.json, no checkpoint/); check --out, or start without --retry");
+    }
+  }
   if (a.local && a.in_process) {
     std::pair<long, long> crash{0, 0};  // testing: FATECTL_TRAIN_CRASH_AFTER=<party>:<epochs>
     if (const char* c = std::getenv(kEnvCrash)) {
@@ -208,14 +290,14 @@ void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
       std::mutex mu;
       TrainProgress progress;
       ml::run_local(
-          job, out, a.resume, predict,
+          job, out, a.resume || a.retry, predict,
           [&](const ml::EpochReport& e) {
             if (e.party != job.guest) return;
             std::lock_guard<std::mutex> l(mu);
             progress.epoch_done();
             print_epoch(e);
           },
-          crash.second, {}, crash.first, [&](const ml::ProgressReport& r) { progress.update(r); });
+          crash.second, {}, crash.first, [&](const ml::ProgressReport& r) { progress.update(r); }, print_note);
     }
     std::string gdir = out + "/" + std::to_string(job.guest);
     if (document) {
@@ -225,6 +307,7 @@ void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
     } else {
       print_metrics(yaml::load_file(gdir + "/metrics.json"));
       std::printf("model: %s/model.json  metrics: %s/metrics.json\n", gdir.c_str(), gdir.c_str());
+      report_after_training(out);
     }
     return;
   }
@@ -243,6 +326,7 @@ void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
     }
     if (document) output::print(g.format(), result_document(job, mode, out, rc, &parties, 0));
     if (rc != 0) throw ExitCode{rc};
+    if (std::string(mode) == "train") report_after_training(std::getenv(kEnvOut));
     return;
   }
   fed::ServeOptions s;
@@ -319,7 +403,10 @@ void bench_lr(const LrBenchOptions& o, GlobalOptions& g) {
   std::map<long, std::shared_ptr<const ml::Dataset>> data;
   std::string shape;
   if (o.data == "breast") {
-    ml::DataSpec gs{o.guest_file, "id", "y", true, {}}, hs{o.host_file, "id", "y", false, {}};
+    ml::DataSpec gs, hs;
+    gs.path = o.guest_file;
+    gs.with_label = true;
+    hs.path = o.host_file;
     data[job.guest] = std::make_shared<ml::Dataset>(ml::load_csv(gs));
     data[job.hosts[0]] = std::make_shared<ml::Dataset>(ml::load_csv(hs));
   } else {
@@ -440,6 +527,9 @@ void add_train_commands(CLI::App& root, GlobalOptions& g) {
   train->add_flag("--local", a->local, "run every party of the job on this machine, each as its own process");
   train->add_flag("--in-process", a->in_process, "with --local: run the parties as threads of this process (no TLS)");
   train->add_flag("--resume", a->resume, "continue from the last epoch every party has checkpointed");
+  train->add_flag("--retry", a->retry,
+                  "pick up a failed job from its last checkpoint (like --resume; refuses when OUT holds no earlier "
+                  "run; see `fatectl job status OUT`)");
   train->add_option("--out", a->out, "output directory; party P writes to OUT/P/ (default: fatectl-out/<job id>)");
   train->add_option("--run-dir", a->run_dir,
                     "with --local: directory for the parties' logs and certificates, kept (default: a temporary "
@@ -447,15 +537,29 @@ void add_train_commands(CLI::App& root, GlobalOptions& g) {
   train->footer(
       "Each party writes OUT/<party>/: model.json (its part of the model), metrics.json (guest and homo\n"
       "clients), train.log, and checkpoint/epoch-N.yaml after every epoch. The guest prints one line per\n"
-      "epoch and the metrics (AUC, KS, accuracy, precision, recall, F1, confusion) at the end.\n"
-      "A party killed mid-job: start every party again with --resume; they continue from the last\n"
-      "epoch all of them finished and end with the same model as an uninterrupted run.\n"
-      "Parameters use FATE 1.11's names and defaults (docs/training.md).\n\n"
+      "epoch and the metrics (AUC, KS, accuracy, precision, recall, F1, confusion) at the end, and writes\n"
+      "OUT/report.html (with --party-id: OUT/<party>/report.html): FATE's ROC, KS, PR, lift and gain curves,\n"
+      "the loss per epoch and the confusion matrix as one self-contained HTML page (`fatectl report`).\n"
+      "Data preparation (data_transform, feature_scale), class_weight/sample_weight and validation\n"
+      "(validation_freqs, early_stopping_rounds, choose_threshold) go in algorithm.params.\n"
+      "Failures (docs/training.md): a party that fails tells the others, which stop at once with exit\n"
+      "code 5 naming the party, the step and the reason; a party killed without a word is reported after\n"
+      "transport.peerDeadTimeout; an Exchange outage is ridden out until the job's timeout. A party\n"
+      "restarted with --resume while the others still run rejoins them (all go back to the last\n"
+      "checkpoint they share). After a failure, start every party with --retry; each writes\n"
+      "OUT/<party>/status.json (running / failed at step S: reason / succeeded), shown by\n"
+      "`fatectl job status OUT`. Resumed or retried runs end with the same model as an uninterrupted one.\n"
+      "Parameters use FATE 1.11's names and defaults (docs/training.md). Hetero jobs first align ids privately\n"
+      "(ECDH PSI; intersect_method, min_intersect_rows, min_intersect_ratio: docs/psi.md) and every party prints\n"
+      "how many of its rows are common; data that would leak the label is refused (exit 2) before any key exists.\n\n"
       "Examples:\n"
       "  fatectl train --local --job examples/jobs/hetero-breast.yaml\n"
       "  fatectl train --local --job examples/jobs/homo-breast.yaml --out runs/homo\n"
+      "  fatectl train --local --job examples/jobs/homo-fraud.yaml   # after: fatectl data synth --out examples/data/fraud\n"
       "  fatectl train --job job.yaml --party-id 10000          # this site's party only\n"
-      "  fatectl train --job job.yaml --party-id 10000 --resume # after a crash\n");
+      "  fatectl train --job job.yaml --party-id 10000 --resume # rejoin the others after a crash\n"
+      "  fatectl train --job job.yaml --party-id 10000 --retry  # on every party, after the job failed\n"
+      "  fatectl job status fatectl-out/<job id>                # where each party stands\n");
   train->callback([a, &g] { run_cmd(*a, g, "train"); });
 
   auto p = std::make_shared<TrainArgs>();
@@ -470,9 +574,13 @@ void add_train_commands(CLI::App& root, GlobalOptions& g) {
                       "one, removed after success with its throwaway CA)");
   predict->footer(
       "Each party loads its own model part from OUT/<party>/model.json and scores its data[1] (the\n"
-      "validation file) if the job lists one, else data[0]. Hetero: hosts send X·w for the common ids\n"
-      "(in the clear, as FATE does) and the guest writes OUT/<guest>/predictions.csv with id,label,score\n"
-      "(label = score > threshold). Homo: every client scores its own rows.\n\n"
+      "validation file) if the job lists one, else data[0], after the preparation fitted in training\n"
+      "(fill, outliers, scaling; applied unchanged). Hetero: the ids are aligned as in training (the job's\n"
+      "intersect_method, ECDH PSI by default: docs/psi.md; every party prints how many of its rows are\n"
+      "common), then hosts send X·w for the common ids (in the clear, as FATE does) and the guest writes\n"
+      "OUT/<guest>/predictions.csv; homo: every client scores its own rows. Columns (FATE's): id, label\n"
+      "(the true label, when the data has one), predict_result (score > the model's threshold),\n"
+      "predict_score; with labels also predict-metrics.json.\n\n"
       "Examples:\n"
       "  fatectl predict --local --job examples/jobs/hetero-breast.yaml\n"
       "  fatectl predict --job job.yaml --party-id 9999\n");

@@ -21,11 +21,19 @@ constexpr std::size_t kFrameHeaderBytes = 48;
 /// The frame types. A new type takes the next free number and a line here; a receiver refuses a
 /// type it does not expect at that point of a connection.
 enum class FrameType : std::uint8_t {
-  Hello = 1,    ///< client→server, first frame: job, sender, receiver; the session id in `total`
-  Welcome = 2,  ///< server→client answer to Hello: last sequence number applied from this sender, in `seq`
-  Data = 3,     ///< one chunk of a message; kFrameFirst carries the message size in `total`, kFrameLast closes it
-  Ack = 4,      ///< receiver→sender: every DATA frame up to `seq` is applied (cumulative)
-  Error = 5,    ///< payload: why the receiver refuses; the sender fails instead of retrying
+  Hello = 1,      ///< client→server, first frame: job, sender, receiver; the session id in `total`, the first
+                  ///< sequence number the sender will write in `seq`
+  Welcome = 2,    ///< server→client answer to Hello: last sequence number applied from this sender, in `seq`;
+                  ///< the server's session id in `total`
+  Data = 3,       ///< one chunk of a message; kFrameFirst carries the message size in `total`, kFrameLast closes it
+  Ack = 4,        ///< receiver→sender: every DATA frame up to `seq` is applied (cumulative)
+  Error = 5,      ///< payload: why the receiver refuses; the sender fails instead of retrying
+  Heartbeat = 6,  ///< client→server between DATA frames: the sender is alive; payload: its current step (text);
+                  ///< the server answers with an Ack
+  Abort = 7,      ///< client→server: the job failed in party `total` at step `name`, payload: the reason; the
+                  ///< server closes the connection once it has read it (that confirms delivery)
+  Bye = 8,        ///< client→server: the sender finished its program and leaves (no more heartbeats); the
+                  ///< server closes the connection once it has read it
 };
 
 /// Flags of a DATA frame (bits of FrameHeader::flags).

@@ -349,7 +349,8 @@ Job parse_job(const YAML::Node& doc, const std::string& file) {
   if (YAML::Node t = doc["transport"]) {
     if (!t.IsMap()) throw rd.bad(t, "transport", "expected a mapping");
     rd.only_keys(t, "transport", {"maxFrameBytes", "chunkBytes", "maxMessageBytes", "windowBytes", "connectTimeout",
-                                  "handshakeTimeout", "ackTimeout", "messageTimeout", "closeTimeout"});
+                                  "handshakeTimeout", "ackTimeout", "messageTimeout", "closeTimeout",
+                                  "heartbeatInterval", "peerDeadTimeout"});
     TransportSettings& s = job.transport;
     auto size = [&](const char* k, std::uint64_t& out, std::uint64_t lo) {
       if (!t[k]) return;
@@ -378,6 +379,13 @@ Job parse_job(const YAML::Node& doc, const std::string& file) {
     dur("ackTimeout", s.ack_timeout);
     dur("messageTimeout", s.message_timeout);
     dur("closeTimeout", s.close_timeout);
+    dur("heartbeatInterval", s.heartbeat_interval);
+    dur("peerDeadTimeout", s.peer_dead_timeout);
+    if (s.heartbeat_interval * 3 > s.peer_dead_timeout)
+      throw rd.bad(t[t["heartbeatInterval"] ? "heartbeatInterval" : "peerDeadTimeout"],
+                   std::string("transport.") + (t["heartbeatInterval"] ? "heartbeatInterval" : "peerDeadTimeout"),
+                   "heartbeatInterval (" + format_duration(s.heartbeat_interval) + ") must be at most a third of peerDeadTimeout (" +
+                       format_duration(s.peer_dead_timeout) + ")");
     if (s.chunk_bytes + 4096 > s.max_frame_bytes)
       throw rd.bad(t, "transport.chunkBytes", "must be at least 4 KiB below maxFrameBytes (" + std::to_string(s.max_frame_bytes) + ")");
     if (s.window_bytes < s.chunk_bytes)

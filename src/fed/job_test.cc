@@ -136,3 +136,18 @@ TEST_CASE("sizes and durations") {
   CHECK(format_duration(std::chrono::hours(72)) == "72h");
   CHECK(format_duration(std::chrono::milliseconds(1500)) == "1500ms");
 }
+
+TEST_CASE("liveness settings: defaults, values, and a heartbeat that must fit peerDeadTimeout three times") {
+  Job d = parse(kJob);
+  CHECK(d.transport.heartbeat_interval == std::chrono::seconds(10));
+  CHECK(d.transport.peer_dead_timeout == std::chrono::minutes(5));
+  Job j = parse(replace(kJob, "messageTimeout: 10m", "messageTimeout: 10m\n  heartbeatInterval: 200ms\n  peerDeadTimeout: 2s"));
+  CHECK(j.transport.heartbeat_interval == std::chrono::milliseconds(200));
+  CHECK(j.transport.peer_dead_timeout == std::chrono::seconds(2));
+  CHECK(error_of(replace(kJob, "messageTimeout: 10m", "messageTimeout: 10m\n  heartbeatInterval: 1s\n  peerDeadTimeout: 2s")) ==
+        "/jobs/job.yaml:27:22: transport.heartbeatInterval: heartbeatInterval (1s) must be at most a third of peerDeadTimeout (2s)");
+  CHECK(error_of(replace(kJob, "messageTimeout: 10m", "messageTimeout: 10m\n  peerDeadTimeout: 20s"))
+            .find("transport.peerDeadTimeout: heartbeatInterval (10s) must be at most a third") != std::string::npos);
+  CHECK(error_of(replace(kJob, "messageTimeout: 10m", "messageTimeout: 10m\n  peerDeadTimout: 2s"))
+            .find("transport.peerDeadTimout: unknown key (did you mean 'peerDeadTimeout'?)") != std::string::npos);
+}

@@ -304,6 +304,12 @@ int run_local(const LocalRunOptions& o) {
         std::fflush(stdout);
         stop_all(SIGTERM);
         kill_at = Clock::now() + std::chrono::seconds(5);
+      } else if (c.status != 0 && result == (int)ErrorKind::PeerFailed && WIFEXITED(st) &&
+                 c.status != (int)ErrorKind::PeerFailed && c.status < 128) {
+        // The first to exit only reported another party's failure (exit 5): the job's status is
+        // the failing party's own.
+        result = c.status;
+        reason = "party " + std::to_string(c.party) + " failed (" + c.how + ")";
       }
     }
     bool any = false;

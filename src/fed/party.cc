@@ -2,15 +2,13 @@
 
 #include <unistd.h>
 
-#include <condition_variable>
 #include <cstdio>
-#include <mutex>
-#include <thread>
 
 #include "fatectl/core/error.h"
 #include "fatectl/core/log.h"
 #include "fatectl/fed/job.h"
 #include "fatectl/fed/program.h"
+#include "fatectl/fed/run_control.h"
 #include "fatectl/fed/tls_channel.h"
 
 namespace fatectl::fed {
@@ -28,46 +26,51 @@ int serve_party(const ServeOptions& o) {
     throw invalid_at(job.algorithm_where, "algorithm.name",
                      "unknown program '" + job.algorithm + "' (known: " + known + ")");
   }
-  // Whole-job deadline: FATE's default is 72 h.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  std::thread watchdog([&] {
-    std::unique_lock<std::mutex> l(mu);
-    if (!cv.wait_for(l, job.timeout, [&] { return done; })) {
-      log::error("party {}: job {} ran past its timeout of {}", o.party, job.id,
-                 format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(job.timeout)));
-      std::fflush(stdout);
-      ::_exit(4);
-    }
-  });
-  auto stop_watchdog = [&] {
-    {
-      std::lock_guard<std::mutex> l(mu);
-      done = true;
-    }
-    cv.notify_all();
-    if (watchdog.joinable()) watchdog.join();
-  };
-  int rc;
+  // The party's supervisor: the job's deadline (FATE's default is 72 h), SIGINT/SIGTERM, the
+  // status record, aborts to and from the peers (run_control.h).
+  RunControl rc(job, o.party);
+  TlsOptions to = tls_options_for(job, o.party);
+  to.supervise = true;
+  to.deadline = rc.deadline();
+  to.step = [&rc] { return rc.step(); };
+  to.on_event = [&rc] { rc.wake(); };
+  int rc_status;
   try {
-    TlsChannel ch(tls_options_for(job, o.party));
+    TlsChannel ch(to);
+    rc.attach(&ch);
     std::printf("party %ld (%s) of job %s: listening on %s:%d, program %s\n", o.party, role_name(me.role), job.id.c_str(),
                 me.listen.host.c_str(), ch.listen_port(), job.algorithm.c_str());
     std::fflush(stdout);
-    rc = (*prog)(job, o.party, ch);
-    ch.close();  // waits until every frame we sent is acknowledged
+    try {
+      rc_status = (*prog)(job, o.party, ch);
+    } catch (const Error& e) {
+      rc.failed(e.what(), e.exit_code());
+      throw;
+    } catch (const std::exception& e) {
+      rc.failed(e.what(), 1);
+      throw;
+    }
+    if (rc_status != 0) rc.failed("the program " + job.algorithm + " ended with status " + std::to_string(rc_status), rc_status);
+    rc.attach(nullptr);
+    if (rc_status == 0) {
+      try {
+        ch.close();  // waits until every frame we sent is acknowledged, then says goodbye
+      } catch (const Error& e) {
+        rc.failed(e.what(), e.exit_code());
+        throw;
+      }
+    }
     auto s = ch.stats();
     log::info("party {}: sent {} frames ({} resent), received {} ({} duplicates dropped), {} reconnects", o.party,
               s.frames_sent, s.frames_resent, s.frames_received, s.duplicates_dropped, s.reconnects);
   } catch (...) {
-    stop_watchdog();
+    rc.attach(nullptr);
     throw;
   }
-  stop_watchdog();
-  std::printf("party %ld (%s): finished with status %d\n", o.party, role_name(me.role), rc);
+  if (rc_status == 0) rc.succeeded();
+  std::printf("party %ld (%s): finished with status %d\n", o.party, role_name(me.role), rc_status);
   std::fflush(stdout);
-  return rc;
+  return rc_status;
 }
 
 }  // namespace fatectl::fed

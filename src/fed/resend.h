@@ -52,6 +52,24 @@ struct InState {
   std::uint64_t gen = 0;      ///< generation of the connection allowed to apply frames
   int active_fd = -1;
   bool active = false;
+  bool fresh = true;          ///< no DATA frame applied from this session yet
+
+  /// A hello from the sender's process `session`, which will write frames from `first` on (0: not
+  /// said). A new session starts over; a receiver that applied nothing from the session yet
+  /// accepts `first` as where the sequence starts (the sender dropped frames meant for this
+  /// party's previous process). Returns whether the sender's session changed.
+  bool hello(std::uint64_t sender_session, std::uint64_t first) {
+    bool changed = session != sender_session;
+    if (changed) {
+      session = sender_session;
+      applied = first > 0 ? first - 1 : 0;
+      fresh = true;
+      current.reset();
+    } else if (fresh && first > 0 && first - 1 > applied) {
+      applied = first - 1;
+    }
+    return changed;
+  }
 
   /// How a DATA frame's sequence number relates to what was applied.
   enum class Seq { Duplicate, Next, Gap };

@@ -77,7 +77,8 @@ void TlsChannel::Impl::start_listener() {
 
 std::shared_ptr<Incoming> TlsChannel::Impl::wait_message(long from, const std::string& name, milliseconds timeout,
                                                           bool need_complete, std::unique_lock<std::mutex>& l) {
-  auto key = std::make_pair(from, name);
+  check_run(l, Clock::now() + timeout);
+  auto key = std::make_pair(from, tagged(name));
   auto ready = [&] {
     auto it = boxes.find(key);
     if (it == boxes.end() || it->second.empty()) return false;
@@ -90,8 +91,18 @@ std::shared_ptr<Incoming> TlsChannel::Impl::wait_message(long from, const std::s
     auto it = out.find(from);
     return it != out.end() && !it->second->fatal.empty() ? it->second.get() : nullptr;
   };
-  if (!cv.wait_for(l, timeout, [&] { return ready() || stopping.load() || broken(); }) || !ready()) {
+  // Supervised: a peer's failure or restart ends every wait; a peer that finished sends nothing more.
+  auto run_ended = [&] { return failure.has_value() || restarted != 0; };
+  auto gone = [&] {
+    if (!o.supervise) return false;
+    auto it = live.find(from);
+    return it != live.end() && it->second.finished;
+  };
+  if (!cv.wait_for(l, timeout, [&] { return ready() || stopping.load() || broken() || run_ended() || gone(); }) || !ready()) {
+    if (run_ended()) check_run(l, Clock::now());
     if (const Outbound* b = broken()) throw_fatal(*b);
+    if (gone())
+      throw failed(who() + ": party " + std::to_string(from) + " finished without sending '" + name + "'");
     if (stopping) throw failed(who() + ": channel closed while waiting for '" + name + "' from party " + std::to_string(from));
     auto it = boxes.find(key);
     std::string partial;
@@ -104,8 +115,9 @@ std::shared_ptr<Incoming> TlsChannel::Impl::wait_message(long from, const std::s
   return boxes[key].front();
 }
 
-void TlsChannel::Impl::pop(long from, const std::string& name) {  // mu held
-  auto it = boxes.find({from, name});
+void TlsChannel::Impl::pop(long from, const std::string& key, const std::shared_ptr<Incoming>& inc) {  // mu held
+  auto it = boxes.find({from, key});
+  if (it == boxes.end() || it->second.empty() || it->second.front() != inc) return;  // dropped by a restart
   it->second.pop_front();
   if (it->second.empty()) boxes.erase(it);
 }
@@ -145,6 +157,13 @@ TlsChannel::TlsChannel(TlsOptions opts) : impl_(std::make_unique<Impl>()) {
   if (RAND_bytes((unsigned char*)&m.session, sizeof m.session) != 1 || m.session == 0) m.session = 1;
   m.setup_tls();
   if (m.o.listen_enabled) m.start_listener();
+  if (m.o.supervise) {
+    {
+      std::lock_guard<std::mutex> l(m.mu);
+      m.update_view();  // a job of one party
+    }
+    for (auto& [peer, route] : m.o.routes) m.outbound(peer);  // heartbeats from the start
+  }
 }
 
 TlsChannel::~TlsChannel() {
@@ -180,7 +199,7 @@ Bytes TlsChannel::recv(long from, const std::string& name, std::chrono::millisec
   m.check_peer(from);
   std::unique_lock<std::mutex> l(m.mu);
   auto inc = m.wait_message(from, name, timeout, true, l);
-  m.pop(from, name);
+  m.pop(from, m.tagged(name), inc);
   l.unlock();
   return inc->take_all();
 }
@@ -197,9 +216,11 @@ std::uint64_t TlsChannel::recv_stream(long from, const std::string& name, std::c
   try {
     for (;;) {
       if (done == inc->total && inc->complete) break;
-      if (!m.cv.wait_for(l, timeout, [&] { return inc->received > done || m.stopping.load(); }))
+      auto run_ended = [&] { return m.failure.has_value() || m.restarted != 0; };
+      if (!m.cv.wait_for(l, timeout, [&] { return inc->received > done || m.stopping.load() || run_ended(); }))
         throw timed_out(m.who() + ": message '" + name + "' from party " + std::to_string(from) + " stalled at " +
                         std::to_string(done) + " of " + std::to_string(inc->total) + " bytes for " + format_duration(timeout));
+      if (inc->received == done && run_ended()) m.check_run(l, Clock::now());
       if (inc->received == done) throw failed(m.who() + ": channel closed while receiving '" + name + "'");
       // Published blocks never move or change, so they are read outside the lock.
       std::vector<const std::string*> ready;
@@ -216,7 +237,7 @@ std::uint64_t TlsChannel::recv_stream(long from, const std::string& name, std::c
     inc->claimed = false;
     throw;
   }
-  m.pop(from, name);
+  m.pop(from, m.tagged(name), inc);
   return done;
 }
 
@@ -224,15 +245,20 @@ void TlsChannel::flush(std::chrono::milliseconds timeout) {
   Impl& m = *impl_;
   std::unique_lock<std::mutex> l(m.mu);
   auto deadline = Clock::now() + timeout;
+  // Supervised: a peer that finished needs nothing more from this party.
+  auto skip = [&](long id) { return m.o.supervise && m.live[id].finished; };
   for (;;) {
+    if (m.failure) throw peer_failed(m.failure->message());
     bool pending = false;
     for (auto& [id, ob] : m.out) {
+      if (skip(id)) continue;
       if (!ob->fatal.empty()) m.throw_fatal(*ob);
       if (!ob->q.empty()) pending = true;
     }
     if (!pending) return;
     if (m.cv.wait_until(l, deadline) == std::cv_status::timeout) {
       for (auto& [id, ob] : m.out) {
+        if (skip(id)) continue;
         if (!ob->fatal.empty()) m.throw_fatal(*ob);
         if (!ob->q.empty())
           throw timed_out(m.who() + ": " + std::to_string(ob->q.q.size()) + " frames to party " + std::to_string(id) +
@@ -248,10 +274,33 @@ void TlsChannel::close() {
   if (m.closed) return;
   m.closed = true;
   std::string err;
-  try {
-    flush(m.o.transport.close_timeout);
-  } catch (const std::exception& e) {
-    err = e.what();
+  ErrorKind err_kind = ErrorKind::Failed;
+  bool aborted;
+  {
+    std::lock_guard<std::mutex> l(m.mu);
+    aborted = m.aborted;
+  }
+  if (!aborted) {
+    try {
+      flush(m.o.transport.close_timeout);
+    } catch (const Error& e) {
+      err = e.what();
+      err_kind = e.kind();
+    } catch (const std::exception& e) {
+      err = e.what();
+    }
+  }
+  if (m.o.supervise && !aborted && err.empty()) {
+    // Goodbye: the peers still running stop expecting heartbeats from this party.
+    std::vector<long> to;
+    {
+      std::lock_guard<std::mutex> l(m.mu);
+      for (auto& [id, ob] : m.out)
+        if (!m.live[id].finished && ob->fatal.empty()) to.push_back(id);
+    }
+    m.farewell(
+        to, [&](long peer) { return m.control_frame(FrameType::Bye, peer, 0, "", ""); },
+        std::min<milliseconds>(m.o.transport.close_timeout, milliseconds(5000)));
   }
   m.stopping = true;
   m.cv.notify_all();
@@ -278,7 +327,7 @@ void TlsChannel::close() {
   if (m.listen_fd >= 0) ::close(m.listen_fd);
   if (m.stop_fd >= 0) ::close(m.stop_fd);
   m.listen_fd = m.stop_fd = -1;
-  if (!err.empty()) throw failed(err);
+  if (!err.empty()) throw Error(err_kind, err);
 }
 
 ChannelStats TlsChannel::stats() const {

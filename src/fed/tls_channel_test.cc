@@ -3,7 +3,6 @@
 #include "fatectl/fed/tls_channel.h"
 
 #include <doctest/doctest.h>
-#include <openssl/evp.h>
 
 #include <cstring>
 #include <stdexcept>
@@ -230,32 +229,13 @@ TEST_CASE("connections cut mid-stream reconnect and lose or duplicate nothing") 
   std::vector<std::string> small;
   std::thread receiver([&] {
     try {
-      EVP_MD_CTX* c = EVP_MD_CTX_new();
-      EVP_DigestInit_ex(c, EVP_sha256(), nullptr);
-      got = b.recv_stream(9999, "vector", 30s, [&](std::string_view piece) { EVP_DigestUpdate(c, piece.data(), piece.size()); });
-      unsigned char md[32];
-      unsigned int n = 0;
-      EVP_DigestFinal_ex(c, md, &n);
-      EVP_MD_CTX_free(c);
-      recv_hash.assign((char*)md, n);
+      recv_hash = recv_hashed_stream(b, 9999, "vector", 30s, got);
       for (int i = 0; i < 200; ++i) small.push_back(b.recv(9999, "after", 30s));
     } catch (const std::exception& e) {
       recv_error = e.what();
     }
   });
-  EVP_MD_CTX* c = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(c, EVP_sha256(), nullptr);
-  std::uint64_t off = 0;
-  a.send_stream(10000, "vector", total, [&](char* dst, size_t n) {
-    echo_stream_bytes(42, off, dst, n);
-    EVP_DigestUpdate(c, dst, n);
-    off += n;
-  });
-  unsigned char md[32];
-  unsigned int n = 0;
-  EVP_DigestFinal_ex(c, md, &n);
-  EVP_MD_CTX_free(c);
-  sent_hash.assign((char*)md, n);
+  sent_hash = send_hashed_stream(a, 10000, "vector", total, 42);
   for (int i = 0; i < 200; ++i) a.send(10000, "after", std::to_string(i));
   a.flush(30s);
   receiver.join();

@@ -65,11 +65,13 @@ int connect_tcp(const Endpoint& ep, Clock::time_point deadline) {
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
   int rc = ::getaddrinfo(ep.host.c_str(), std::to_string(ep.port).c_str(), &hints, &res);
-  if (rc != 0) throw ConnFail("cannot resolve " + ep.host + ": " + gai_strerror(rc), false);
+  if (rc != 0)
+    throw ConnFail("cannot resolve " + ep.host + ": " + gai_strerror(rc), false, ErrorKind::Unreachable, Reach::FirstHopDown);
   std::string last = "no address";
+  bool all_refused = res != nullptr;
   for (addrinfo* a = res; a; a = a->ai_next) {
     int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd < 0) { last = sys_error(errno); continue; }
+    if (fd < 0) { last = sys_error(errno); all_refused = false; continue; }
     if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
       try {
         wait_fd(fd, POLLOUT, deadline, "connect to " + ep.str());
@@ -82,16 +84,20 @@ int connect_tcp(const Endpoint& ep, Clock::time_point deadline) {
           return fd;
         }
         last = sys_error(err);
+        if (err != ECONNREFUSED) all_refused = false;
       } catch (const ConnFail& f) {
         last = f.what();
+        all_refused = false;
       }
     } else {
+      if (errno != ECONNREFUSED) all_refused = false;
       last = sys_error(errno);
     }
     ::close(fd);
   }
   ::freeaddrinfo(res);
-  throw ConnFail("connect to " + ep.str() + ": " + last, false);
+  throw ConnFail("connect to " + ep.str() + ": " + last, false, ErrorKind::Unreachable,
+                 all_refused ? Reach::Refused : Reach::FirstHopDown);
 }
 
 std::string ssl_failure(SSL* ssl, int err, int saved_errno) {

@@ -19,11 +19,22 @@ namespace fatectl::fed {
 
 using Clock = std::chrono::steady_clock;
 
+/// How far a failed connection attempt got: whether the first hop (the Exchange, or the peer's own
+/// address on a direct route) answered. Liveness (liveness.h) tells an outage from a dead peer by it.
+enum class Reach {
+  Session,       ///< not an attempt: an established connection broke
+  FirstHopDown,  ///< no TCP connection to the route's address (timeout, unreachable, DNS, refused by the Exchange)
+  Refused,       ///< the route's address refused the TCP connection (RST): its host is up, nothing listens there
+  Beyond,        ///< TCP connected, then no TLS session with the peer (closed, reset, or silent)
+};
+
 /// A connection-level failure. `fatal`: retrying cannot help (certificates, refusal).
 struct ConnFail : std::runtime_error {
   bool fatal;
   ErrorKind kind;
-  ConnFail(const std::string& m, bool f, ErrorKind k = ErrorKind::Unreachable) : std::runtime_error(m), fatal(f), kind(k) {}
+  Reach reach = Reach::Session;
+  ConnFail(const std::string& m, bool f, ErrorKind k = ErrorKind::Unreachable, Reach r = Reach::Session)
+      : std::runtime_error(m), fatal(f), kind(k), reach(r) {}
 };
 
 std::string sys_error(int e);
@@ -35,7 +46,8 @@ void tune_socket(int fd);
 int remaining_ms(Clock::time_point deadline);
 /// Waits for `events` on fd until the deadline; throws a transient ConnFail on timeout.
 void wait_fd(int fd, short events, Clock::time_point deadline, const std::string& what);
-/// A non-blocking TCP connection to `ep` (every resolved address in turn); throws ConnFail.
+/// A non-blocking TCP connection to `ep` (every resolved address in turn); throws ConnFail with
+/// reach Refused when every address refused, else FirstHopDown.
 int connect_tcp(const Endpoint& ep, Clock::time_point deadline);
 /// Text for a failed SSL call, including the certificate verification result when there is one.
 std::string ssl_failure(SSL* ssl, int err, int saved_errno);

@@ -142,13 +142,11 @@ void TlsChannel::Impl::serve_connection(int fd) {
         ::shutdown(s.active_fd, SHUT_RDWR);
         cv.wait_for(l, milliseconds(5000), [&] { return !s.active; });
       }
-      if (s.session != h.total) {
-        if (s.session != 0)
-          log::warn("{}: party {} restarted (new session); its unfinished message is dropped", who(), peer);
-        s.session = h.total;
-        s.applied = 0;
-        s.current.reset();
-      }
+      std::uint64_t before = s.session;
+      if (s.hello(h.total, h.seq) && before != 0 && !o.supervise)
+        log::warn("{}: party {} restarted (new session); its unfinished message is dropped", who(), peer);
+      learn_session(peer, h.total);
+      heard(peer);
       s.gen++;
       s.active = true;
       s.active_fd = fd;
@@ -161,6 +159,8 @@ void TlsChannel::Impl::serve_connection(int fd) {
     w.sender = o.self;
     w.receiver = peer;
     w.seq = welcome_seq;
+    w.total = session;
+    fire_event();
     write_all(ssl, fd, encode_frame(w, o.job_id, "", nullptr, 0), deadline, "welcome");
     log::debug("{}: accepted party {} from {} (resuming after frame {})", who(), peer, addr, welcome_seq);
     receive_loop(ssl, fd, rd, peer, my_gen, addr);
@@ -195,6 +195,38 @@ void TlsChannel::Impl::receive_loop(SSL* ssl, int fd, FrameReader& rd, long peer
   bool ack_due = false;
   std::uint64_t since_ack = 0;
   const std::uint64_t ack_every = std::max<std::uint64_t>(o.transport.window_bytes / 4, 1);
+  // Supervised control frames (heartbeat, abort, goodbye): the step or reason they carry, and
+  // whether to end the connection once the acknowledgement is out (after an abort or goodbye).
+  bool control = false, closing = false;
+  std::string ctl_step, ctl_text;
+  auto marked = Clock::now();  // when this connection last counted as hearing from the peer
+
+  auto finish_control = [&] {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      heard(peer);
+      if (h.type == FrameType::Heartbeat) {
+        live[peer].step = ctl_text;
+      } else if (h.type == FrameType::Abort) {
+        PeerFailure f;
+        f.party = (long)h.total;
+        f.step = ctl_step;
+        f.reason = ctl_text;
+        f.reported_by = peer;
+        if (f.party <= 0 || !o.parties.count(f.party)) f.party = peer;
+        told_us.insert(peer);
+        fail_peer(f);
+        closing = true;
+      } else {  // Bye
+        live[peer].finished = true;
+        cv.notify_all();
+        closing = true;
+      }
+    }
+    fire_event();
+    ack_due = true;
+    since_ack += h.payload_len + kFrameHeaderBytes;
+  };
 
   auto finish_frame = [&] {
     std::lock_guard<std::mutex> l(mu);
@@ -211,6 +243,7 @@ void TlsChannel::Impl::receive_loop(SSL* ssl, int fd, FrameReader& rd, long peer
       }
       cur->add(std::move(payload));
       s.applied = h.seq;
+      s.fresh = false;
       st.frames_received++;
       st.bytes_received += h.payload_len;
       if (h.flags & kFrameLast) {
@@ -255,6 +288,7 @@ void TlsChannel::Impl::receive_loop(SSL* ssl, int fd, FrameReader& rd, long peer
 
   for (;;) {
     if (stopping && !ack_due && ack.empty()) return;
+    if (closing && !ack_due && ack.empty()) return;  // after an abort or goodbye, once acknowledged
     bool want_write = false;
     // 1. decode what is available (stopping early to acknowledge; then do not wait in poll)
     size_t read_budget = ack_every;
@@ -276,7 +310,14 @@ void TlsChannel::Impl::receive_loop(SSL* ssl, int fd, FrameReader& rd, long peer
       if (ev == Event::NeedMore) {
         int saved = 0;
         int e = rd.fill(ssl, saved);
-        if (e == SSL_ERROR_NONE) continue;
+        if (e == SSL_ERROR_NONE) {
+          if (o.supervise && Clock::now() - marked > milliseconds(200)) {
+            marked = Clock::now();
+            std::lock_guard<std::mutex> l(mu);
+            heard(peer);
+          }
+          continue;
+        }
         if (e == SSL_ERROR_WANT_READ) { drained = true; break; }
         if (e == SSL_ERROR_WANT_WRITE) { want_write = true; drained = true; break; }
         if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && saved == 0)) return;  // peer closed
@@ -284,8 +325,22 @@ void TlsChannel::Impl::receive_loop(SSL* ssl, int fd, FrameReader& rd, long peer
       }
       if (ev == Event::Header) {
         h = rd.dec.header();
-        if (h.type != FrameType::Data || h.sender != peer || h.receiver != o.self || h.name_len == 0)
+        control = o.supervise && !closing &&
+                  (h.type == FrameType::Heartbeat || h.type == FrameType::Abort || h.type == FrameType::Bye);
+        bool data = h.type == FrameType::Data && h.name_len > 0 && !closing;
+        if ((!control && !data) || h.sender != peer || h.receiver != o.self)
           throw ConnFail(from + " sent an unexpected frame (type " + std::to_string((int)h.type) + ")", false);
+        if (control && (h.payload_len > 65536 || h.name_len > 1024))
+          throw ConnFail(from + " sent an oversized control frame", false);
+        ctl_text.clear();
+      } else if (ev == Event::Start && control) {
+        if (rd.dec.job() != o.job_id) throw ConnFail(from + " sent a frame for job '" + std::string(rd.dec.job()) + "'", false);
+        ctl_step = std::string(rd.dec.name());
+      } else if (ev == Event::Payload && control) {
+        ctl_text.append(rd.dec.piece());
+      } else if (ev == Event::End && control) {
+        finish_control();
+        if (closing) break;
       } else if (ev == Event::Start) {
         try {
           begin_payload();

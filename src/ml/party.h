@@ -9,10 +9,17 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "fatectl/core/error.h"
 #include "fatectl/core/thread_pool.h"
 #include "fatectl/ml/train.h"
 
 namespace fatectl::ml::detail {
+
+/// A party's failure that only passes on another party's (a verdict "refused by …", or stopped
+/// because another party failed): an in-process run reports the original failure instead.
+struct Relayed : Error {
+  using Error::Error;
+};
 
 /// One party's running context.
 class Party {
@@ -25,15 +32,20 @@ class Party {
 
   void send(long to, const std::string& name, const std::string& payload);
   std::string recv(long from, const std::string& name);
+  /// Waits (at most 30 s) until the peers have the messages sent so far: before a party ends a
+  /// job it refuses, so that its verdict reaches the others.
+  void flush();
   /// Appends a line to train.log (and to the debug log).
   void log(const std::string& line);
   double elapsed() const;
 
-  /// Last finished epoch count in checkpoint/ (0 when none).
-  long checkpoint_epochs() const;
-  /// The checkpoint written after `epochs` epochs (throws Failed when it is missing).
+  /// The newest usable checkpoint's epoch count (0 when none): a checkpoint that cannot be read is
+  /// reported (train.log and a warning) and older ones are tried; one is usable when it and the kept
+  /// ones up to two epochs below it (where the others may take the job back to) can be read.
+  long checkpoint_epochs();
+  /// The checkpoint written after `epochs` epochs (throws Failed when it is missing or unreadable).
   YAML::Node load_checkpoint(long epochs) const;
-  /// Writes checkpoint/epoch-<epochs>.yaml atomically and keeps only the two newest.
+  /// Writes checkpoint/epoch-<epochs>.yaml atomically and keeps only the three newest.
   void save_checkpoint(long epochs, const YAML::Node& state);
   /// Writes a file under out_dir atomically.
   void write_file(const std::string& name, const std::string& text) const;
@@ -57,13 +69,22 @@ class Party {
   };
 
  private:
+  /// Tells the party runtime where this party is (fed::note_step), from a message name such as
+  /// "hlr/e9/b3/grad" (epoch 10, batch 4), and applies RunOptions::fail_at.
+  void track(const std::string& name);
+
   fed::Channel& ch_;
+  std::string step_;
   std::ofstream log_;
   std::mutex log_mu_;
   std::chrono::steady_clock::time_point start_;
   std::map<std::string, double> times_;
   double last_mark_ = 0;
 };
+
+/// The step a message belongs to, for people: "epoch 10, batch 4" (1-based), "epoch 3", "id
+/// alignment", "evaluation", "prediction" or "setup".
+std::string step_of(const std::string& message_name);
 
 YAML::Node to_seq(const std::vector<double>& v);
 std::vector<double> from_seq(const YAML::Node& n);

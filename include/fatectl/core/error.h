@@ -11,6 +11,7 @@ enum class ErrorKind {
   Invalid = 2,      ///< usage error or invalid input (spec, job file, flags)
   Unreachable = 3,  ///< cluster unreachable or refused (401/403, TLS, connection)
   Timeout = 4,      ///< a wait ran past its deadline
+  PeerFailed = 5,   ///< another party of a federated job failed or stopped answering (fed/)
 };
 
 /// The exception every layer throws; the message is one line meant for the operator.
@@ -45,5 +46,6 @@ inline Error failed(const std::string& m) { return Error(ErrorKind::Failed, m); 
 inline Error invalid(const std::string& m) { return Error(ErrorKind::Invalid, m); }
 inline Error unreachable(const std::string& m) { return Error(ErrorKind::Unreachable, m); }
 inline Error timed_out(const std::string& m) { return Error(ErrorKind::Timeout, m); }
+inline Error peer_failed(const std::string& m) { return Error(ErrorKind::PeerFailed, m); }
 
 }  // namespace fatectl

@@ -13,9 +13,19 @@
 #include <tuple>
 #include <vector>
 
+#include "fatectl/core/error.h"
+
 namespace fatectl::fed {
 
 using Bytes = std::string;  ///< an opaque message payload
+
+/// Thrown by a Channel call when a peer restarted (a new process of that party joined the job):
+/// what was exchanged so far is void. The program goes back to a checkpoint every party has, calls
+/// Channel::rejoin() and runs again; the other parties do the same.
+struct PeerRestarted : Error {
+  long party;  ///< the party that restarted
+  PeerRestarted(long p, const std::string& m) : Error(ErrorKind::Failed, m), party(p) {}
+};
 
 /// Sends and receives named messages to and from other parties of the same job.
 /// Messages between two parties with the same name are delivered in order; `name`
@@ -43,6 +53,9 @@ class Channel {
   /// Waits until every message sent so far has been acknowledged by its receiver (no-op in
   /// process); throws like send() when a peer is unreachable or refused a frame.
   virtual void flush(std::chrono::milliseconds timeout) {}
+  /// After PeerRestarted: continue with the parties as they are now (every party's messages sent
+  /// before the restart are dropped). No-op where parties cannot restart.
+  virtual void rejoin() {}
 };
 
 /// In-process channels for tests and single-process runs: every party's Channel shares one

@@ -56,11 +56,13 @@ struct TransportSettings {
   std::uint64_t chunk_bytes = 1ull << 20;          ///< payload bytes per frame when a message is split
   std::uint64_t max_message_bytes = 4ull << 30;    ///< largest message a sender accepts
   std::uint64_t window_bytes = 32ull << 20;        ///< unacknowledged bytes a sender keeps in flight
-  std::chrono::milliseconds connect_timeout{120'000};  ///< keep (re)connecting to a peer this long
+  std::chrono::milliseconds connect_timeout{120'000};  ///< wait this long for a peer to come up (unsupervised: for any reconnect)
   std::chrono::milliseconds handshake_timeout{15'000};
   std::chrono::milliseconds ack_timeout{60'000};       ///< no ack progress this long: reconnect
   std::chrono::milliseconds message_timeout{3'600'000};  ///< default wait for one message
   std::chrono::milliseconds close_timeout{30'000};       ///< wait for acks when a party finishes
+  std::chrono::milliseconds heartbeat_interval{10'000};  ///< supervised: a heartbeat to each peer this often
+  std::chrono::milliseconds peer_dead_timeout{300'000};  ///< supervised: a peer silent this long is dead (liveness.h)
 };
 
 /// A parsed, validated job file.

@@ -7,17 +7,21 @@
 //   magic "FTF1" | type u8 | flags u8 | name_len u16 | job_len u16 | reserved u16
 //   | sender i64 | receiver i64 | seq u64 | total u64 | payload_len u32   (48 bytes)
 //   | job id | name | payload
-// Types: HELLO (client→server: job, sender, receiver, session id in `total`), WELCOME
-// (server→client: last sequence number applied from this sender, in `seq`), DATA (one chunk of a
-// message; FIRST carries the message size in `total`, LAST closes it), ACK (cumulative `seq`),
-// ERROR (payload: why the receiver refuses; the sender fails instead of retrying).
+// Types: HELLO (client→server: job, sender, receiver, session id in `total`, first sequence number
+// in `seq`), WELCOME (server→client: last sequence number applied from this sender in `seq`, the
+// server's session id in `total`), DATA (one chunk of a message; FIRST carries the message size in
+// `total`, LAST closes it), ACK (cumulative `seq`), ERROR (payload: why the receiver refuses; the
+// sender fails instead of retrying), and with supervision (TlsOptions::supervise) HEARTBEAT, ABORT
+// and BYE (frame.h).
 // Encoder and byte-fed decoder of this format: src/fed/frame.h; the implementation's files:
 // src/fed/tls_channel_impl.h.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -38,8 +42,30 @@ struct TlsOptions {
   std::set<long> parties;            ///< every party of the job (peers allowed to connect)
   std::map<long, Route> routes;      ///< how to reach each peer
   TransportSettings transport;
+
+  /// Supervision (`fatectl party serve`): the channel connects to every peer at once and keeps
+  /// heartbeats going (transport.heartbeatInterval); a peer that stops answering is declared dead
+  /// after transport.peerDeadTimeout, an outage is ridden out until `deadline`, a restarted peer
+  /// is detected (calls throw PeerRestarted until rejoin()), aborts and goodbyes are exchanged.
+  /// Every message travels tagged with the parties' incarnations, so messages of a run that a
+  /// restart voided are never delivered. The rule: docs/job-file.md, "Failures".
+  bool supervise = false;
+  std::chrono::steady_clock::time_point deadline{};  ///< supervised: the job's deadline
+  std::function<std::string()> step;                 ///< supervised: this party's step, for heartbeats
+  std::function<void()> on_event;  ///< supervised: called (no lock held) when a peer failed, died or restarted
 };
 TlsOptions tls_options_for(const Job& job, long self);
+
+/// Why a supervised job cannot go on: a peer's abort (its own, or relayed by another party), or
+/// a peer this party declared dead.
+struct PeerFailure {
+  long party = 0;        ///< the party that failed
+  std::string step;      ///< where it was, e.g. "epoch 10, batch 3" (empty: not known)
+  std::string reason;    ///< its error, or why it was declared dead
+  long reported_by = 0;  ///< who said so (the party itself, a relaying peer, or this party)
+  /// "party 10000 failed at epoch 10, batch 3: <reason>"
+  std::string message() const;
+};
 
 /// Counters for tests, logs and benchmarks.
 struct ChannelStats {
@@ -76,6 +102,14 @@ class TlsChannel : public Channel {
   ChannelStats stats() const;
   /// Incoming connections this party refused, one line each (also logged as warnings).
   std::vector<std::string> refusals() const;
+
+  // -- supervision (TlsOptions::supervise) ---------------------------------------------------
+  /// The first peer failure this party learned (an abort, or a peer declared dead).
+  std::optional<PeerFailure> peer_failure() const;
+  /// Tells every peer but `f.party` that the job failed (an ABORT frame), waiting up to `wait`
+  /// until each has read it; afterwards close() neither flushes nor says goodbye.
+  void abort(const PeerFailure& f, std::chrono::milliseconds wait);
+  void rejoin() override;
 
   struct Impl;
 
