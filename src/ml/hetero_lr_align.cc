@@ -125,8 +125,8 @@ struct Refusal {
   if (tag == "train") p.send(p.job.arbiter, "hlr/train/verdict", encode(v));
   p.flush();
   p.log("refused: " + r.reason);
-  if (r.relayed) throw Relayed(ErrorKind::Invalid, r.reason);
-  throw invalid(r.reason);
+  if (r.relayed) throw RelayedVerdict(ErrorKind::Invalid, r.reason);
+  throw refused(r.reason);
 }
 
 /// What the others are told when the guest refuses its own data.
@@ -216,12 +216,12 @@ void host_label_check(Party& p, const Dataset& a) {
   if (!v.extra.empty()) {
     size_t pos = std::strtoull(v.extra.c_str(), nullptr, 10);
     if (pos < r.row_at.size() && r.row_at[pos] < cols.size())
-      throw invalid(a.file + ":1: " + cols[r.row_at[pos]].first +
+      throw refused(a.file + ":1: " + cols[r.row_at[pos]].first +
                     ": this column is a copy of the guest's label on the " + rows_text(a.rows()) +
                     " common to every party (found by the private label check): it would leak the label into the "
                     "model; remove it");
   }
-  throw Relayed(ErrorKind::Invalid, "refused by " + who(p.job, p.job.guest) + ": " + v.reason);
+  throw RelayedVerdict(ErrorKind::Invalid, "refused by " + who(p.job, p.job.guest) + ": " + v.reason);
 }
 
 }  // namespace
@@ -307,8 +307,8 @@ Dataset guest_intersect(Party& p, const Dataset& d, const std::string& tag) {
     p.flush();
     p.log("refused: " + reason);
     // A host's copied column: that host's error names it (the original); a guest's own refusal otherwise.
-    if (told != reason) throw Relayed(ErrorKind::Invalid, reason);
-    throw invalid(reason);
+    if (told != reason) throw RelayedVerdict(ErrorKind::Invalid, reason);
+    throw refused(reason);
   }
   p.log("label check: no host column is a copy of the label");
   return a;
@@ -324,15 +324,15 @@ Dataset host_intersect(Party& p, const Dataset& d, const std::string& tag) {
     p.send(job.guest, "hlr/train/status", encode(Verdict{problem.empty(), problem, ""}));
     if (!problem.empty()) {
       p.flush();
-      throw invalid(problem);
+      throw refused(problem);
     }
     Verdict go = decode(p.recv(job.guest, "hlr/train/go"), "answer from the guest");
-    if (!go.ok) throw Relayed(ErrorKind::Invalid, "refused by " + who(job, job.guest) + ": " + go.reason);
+    if (!go.ok) throw RelayedVerdict(ErrorKind::Invalid, "refused by " + who(job, job.guest) + ": " + go.reason);
   }
   PartyLink link(p, job.guest, "hlr/" + tag + "/psi/");
   psi::HostResult hr = method.host(d.ids, link, psi_settings(p, tag));
   Verdict v = decode(p.recv(job.guest, "hlr/" + tag + "/rows"), "rows from the guest");
-  if (!v.ok) throw Relayed(ErrorKind::Invalid, "refused by " + who(job, job.guest) + ": " + v.reason);
+  if (!v.ok) throw RelayedVerdict(ErrorKind::Invalid, "refused by " + who(job, job.guest) + ": " + v.reason);
   std::vector<size_t> rows = psi::decode_selection(v.extra, hr, who(job, job.guest));
   say(p, "id alignment (" + tag + ", " + method.name() + "): " + std::to_string(rows.size()) + " of the host's " +
              rows_text(d.rows()) + " are common to every party (the guest has " + std::to_string(hr.guest_count) +
@@ -347,7 +347,7 @@ Dataset host_intersect(Party& p, const Dataset& d, const std::string& tag) {
 
 void arbiter_alignment(Party& p) {
   Verdict v = decode(p.recv(p.job.guest, "hlr/train/verdict"), "verdict from the guest");
-  if (!v.ok) throw Relayed(ErrorKind::Invalid, "refused during id alignment (" + who(p.job, p.job.guest) + "): " + v.reason);
+  if (!v.ok) throw RelayedVerdict(ErrorKind::Invalid, "refused during id alignment (" + who(p.job, p.job.guest) + "): " + v.reason);
   p.log("id alignment: " + v.extra + " rows common to every party");
 }
 

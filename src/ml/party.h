@@ -11,6 +11,7 @@
 
 #include "fatectl/core/error.h"
 #include "fatectl/core/thread_pool.h"
+#include "fatectl/fed/run_control.h"
 #include "fatectl/ml/train.h"
 
 namespace fatectl::ml::detail {
@@ -20,6 +21,16 @@ namespace fatectl::ml::detail {
 struct Relayed : Error {
   using Error::Error;
 };
+
+/// A refusal verdict another party decided and every party was told (id alignment): shared, so
+/// the peers are not aborted (fed::SharedVerdict), and relayed, so an in-process run reports the
+/// original instead.
+struct RelayedVerdict : fed::SharedVerdict {
+  using fed::SharedVerdict::SharedVerdict;
+};
+
+/// A refusal this party decided and told every party that needs it before ending (id alignment).
+inline fed::SharedVerdict refused(const std::string& reason) { return fed::SharedVerdict(ErrorKind::Invalid, reason); }
 
 /// One party's running context.
 class Party {

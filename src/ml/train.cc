@@ -213,6 +213,10 @@ void run_local(const MlJob& job, const std::string& out_root, bool resume, bool 
         std::lock_guard<std::mutex> l(mu);
         if (!relayed) relayed = std::current_exception();
         cancel = true;
+      } catch (const detail::RelayedVerdict&) {
+        std::lock_guard<std::mutex> l(mu);
+        if (!relayed) relayed = std::current_exception();
+        cancel = true;
       } catch (...) {
         std::lock_guard<std::mutex> l(mu);
         if (!first) first = std::current_exception();
