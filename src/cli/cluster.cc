@@ -8,6 +8,7 @@
 #include "fatectl/core/log.h"
 #include "fatectl/core/output.h"
 #include "fatectl/core/yaml.h"
+#include "fatectl/render/render.h"
 #include "fatectl/spec/cluster_spec.h"
 
 namespace fatectl::cli {
@@ -35,6 +36,14 @@ void run_validate(const ValidateOptions& o, GlobalOptions& g) {
   spec::LoadOptions lo;
   lo.lenient = o.lenient;
   spec::Report r = spec::check_file(o.file, lo);
+  if (r.ok()) {
+    // images whose tag floats (latest, or none) are valid but a trap: say so
+    try {
+      for (auto& d : render::floating_image_warnings(r.spec)) r.warnings.push_back(d);
+    } catch (const Error& e) {
+      log::debug("image check skipped: {}", e.what());
+    }
+  }
   output::Format f = g.format();
   if (f != output::Format::Table) {
     YAML::Node n;
