@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks: scripts/bench.sh [render|paillier|transport|lr|apply|emulator|all]
+# Benchmarks: scripts/bench.sh [render|paillier|transport|lr|apply|emulator|psi|all]
 # Figures go to stdout (and bench-results/*.json); compare ratios, not absolute times.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -17,3 +17,4 @@ run transport bash -c '[ -x scripts/bench-transport.sh ] && scripts/bench-transp
 run lr        bash -c '[ -x scripts/bench-lr.sh ] && scripts/bench-lr.sh | tee bench-results/lr.txt'
 run apply     bash -c '[ -x scripts/bench-apply.sh ] && scripts/bench-apply.sh | tee bench-results/apply.txt'
 run emulator  bash -c '[ -x scripts/bench-emulator.sh ] && scripts/bench-emulator.sh | tee bench-results/emulator.txt'
+run psi       bash -c '[ -x scripts/bench-psi.sh ] && scripts/bench-psi.sh | tee bench-results/psi.txt'

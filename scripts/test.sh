@@ -9,9 +9,10 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$FATECTL_ROOT"
-TEST_PACKAGES=(python3 python3-numpy python3-sklearn python3-kubernetes python3-websocket python3-yaml
+TEST_PACKAGES=(python3 python3-numpy python3-sklearn python3-kubernetes python3-websocket python3-yaml python3-cryptography
   nginx-light libnginx-mod-http-lua libnginx-mod-stream trafficserver openssl procps iproute2 curl
-  python3-grpcio clang libclang-rt-dev)
+  python3-grpcio zsh clang libclang-rt-dev
+  chromium)  # chromium: the training report is checked as a person sees it (it_ml_fraud)
 # node + npm run the schema check (kubernetes-models); the machine image may ship its own node,
 # whose npm conflicts with Debian's package: install Debian's only when there is none.
 command -v node >/dev/null && command -v npm >/dev/null || TEST_PACKAGES+=(nodejs npm)

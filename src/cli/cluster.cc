@@ -8,6 +8,7 @@
 #include "fatectl/core/log.h"
 #include "fatectl/core/output.h"
 #include "fatectl/core/yaml.h"
+#include "fatectl/render/render.h"
 #include "fatectl/spec/cluster_spec.h"
 
 namespace fatectl::cli {
@@ -31,20 +32,18 @@ struct ValidateOptions {
   bool lenient = false;
 };
 
-YAML::Node diag_node(const spec::Diagnostic& d) {
-  YAML::Node n;
-  n["file"] = yaml::str(d.where.file);
-  n["line"] = d.where.line;
-  n["column"] = d.where.column;
-  n["key"] = yaml::str(d.key_path);
-  n["message"] = yaml::str(d.message);
-  return n;
-}
-
 void run_validate(const ValidateOptions& o, GlobalOptions& g) {
   spec::LoadOptions lo;
   lo.lenient = o.lenient;
   spec::Report r = spec::check_file(o.file, lo);
+  if (r.ok()) {
+    // images whose tag floats (latest, or none) are valid but a trap: say so
+    try {
+      for (auto& d : render::floating_image_warnings(r.spec)) r.warnings.push_back(d);
+    } catch (const Error& e) {
+      log::debug("image check skipped: {}", e.what());
+    }
+  }
   output::Format f = g.format();
   if (f != output::Format::Table) {
     YAML::Node n;
@@ -66,8 +65,8 @@ void run_validate(const ValidateOptions& o, GlobalOptions& g) {
     }
     n["errors"] = YAML::Node(YAML::NodeType::Sequence);
     n["warnings"] = YAML::Node(YAML::NodeType::Sequence);
-    for (const auto& d : r.errors) n["errors"].push_back(diag_node(d));
-    for (const auto& d : r.warnings) n["warnings"].push_back(diag_node(d));
+    for (const auto& d : r.errors) n["errors"].push_back(d.to_yaml());
+    for (const auto& d : r.warnings) n["warnings"].push_back(d.to_yaml());
     output::print(f, n);
     for (const auto& d : r.errors) log::error("{}", d.str());
     if (!r.ok()) throw ExitCode{2};

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -25,6 +26,7 @@ struct RenderCmdOptions {
   std::string kube_version;
   std::string registry;
   bool lenient = false;
+  bool pairs = false;  ///< images --pairs: source -> destination for mirroring into --registry
 };
 
 spec::ClusterSpec load_spec(const RenderCmdOptions& o, const GlobalOptions& g) {
@@ -68,6 +70,37 @@ void run_render(const RenderCmdOptions& o, const GlobalOptions& g) {
 
 void run_images(const RenderCmdOptions& o, const GlobalOptions& g) {
   spec::ClusterSpec s = load_spec(o, g);
+  // floating tags are named for the references as the spec has them (what would be mirrored)
+  RenderCmdOptions as_spec = o;
+  as_spec.registry.clear();
+  for (const auto& d : render::floating_image_warnings(s, render_options(as_spec))) log::warn("{}", d.str());
+  if (o.pairs) {
+    if (o.registry.empty())
+      throw invalid("cluster images --pairs: give the registry to mirror into with --registry, e.g. --registry harbor.bank.local/fate");
+    // the same containers rendered with the spec's registry and with --registry: what is pulled
+    // today -> what fatectl will pull once the spec says `registry: R`
+    auto from = render::image_uses(s, render_options(as_spec));
+    auto to = render::image_uses(s, render_options(o));
+    if (from.size() != to.size()) throw failed("cluster images --pairs: the two renderings differ in shape (a fatectl bug)");
+    std::vector<std::pair<std::string, std::string>> pairs;
+    std::set<std::pair<std::string, std::string>> seen;
+    for (size_t i = 0; i < from.size(); ++i)
+      if (seen.insert({from[i].image, to[i].image}).second) pairs.push_back({from[i].image, to[i].image});
+    std::sort(pairs.begin(), pairs.end());
+    if (g.format() == output::Format::Json || g.format() == output::Format::Yaml) {
+      YAML::Node n(YAML::NodeType::Sequence);
+      for (const auto& [a, b] : pairs) {
+        YAML::Node e(YAML::NodeType::Map);
+        e["source"] = yaml::str(a);
+        e["destination"] = yaml::str(b);
+        n.push_back(e);
+      }
+      output::print(g.format(), n);
+      return;
+    }
+    for (const auto& [a, b] : pairs) std::printf("%s %s\n", a.c_str(), b.c_str());
+    return;
+  }
   std::vector<std::string> imgs = render::images(s, render_options(o));
   if (g.format() == output::Format::Json || g.format() == output::Format::Yaml) {
     YAML::Node n(YAML::NodeType::Sequence);
@@ -170,13 +203,19 @@ void add_cluster_render_commands(CLI::App& root, GlobalOptions& g) {
   CLI::App* im = cluster->add_subcommand("images", "List every image the spec's workloads use, one per line");
   im->add_option("-f,--file", io->file, "cluster spec file (- for stdin)")->required();
   im->add_option("--registry", io->registry, "print the references as they would be with this registry");
+  im->add_flag("--pairs", io->pairs,
+               "with --registry: print 'SOURCE DESTINATION' per image, the reference pulled today and the one "
+               "fatectl pulls once the spec says registry: R (for skopeo, crane or docker tag/push)");
   im->add_flag("--lenient", io->lenient, "accept unknown keys in the spec with a warning");
   im->footer(
-      "For mirroring into a private registry before an air-gapped install.\n\n"
+      "For mirroring into a private registry before an air-gapped install. An image with a floating\n"
+      "tag (latest, or none) gets a warning on stderr: it can change under the same name.\n\n"
       "Examples:\n"
       "  fatectl cluster images -f examples/v1.11/party-9999-spark-pulsar.yaml\n"
       "  for i in $(fatectl cluster images -f cluster.yaml); do docker pull $i; done\n"
-      "  fatectl cluster images -f cluster.yaml --registry harbor.bank.local/fate\n");
+      "  fatectl cluster images -f cluster.yaml --registry harbor.bank.local/fate\n"
+      "  fatectl cluster images -f cluster.yaml --pairs --registry harbor.bank.local/fate |\n"
+      "    while read src dst; do skopeo copy docker://$src docker://$dst; done\n");
   im->callback([io, &g] { run_images(*io, g); });
 
   auto bo = std::make_shared<BenchRenderOptions>();

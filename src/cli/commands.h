@@ -24,7 +24,20 @@ void add_cluster_render_commands(CLI::App& root, GlobalOptions& g);  // cluster_
 void add_toy_commands(CLI::App& root, GlobalOptions& g);  // toy.cc (toy, toy --native)
 void add_certs_exchange_command(CLI::App& root, GlobalOptions& g);  // certs_exchange.cc (certs exchange)
 void add_cluster_plan_command(CLI::App& root, GlobalOptions& g);  // cluster_plan.cc (cluster plan)
+/// unknown_command.cc: after a parse error, reports a mistyped command name with the nearest
+/// one ("unknown command 'clutser'; did you mean 'cluster'?"); false when that is not the cause.
+bool report_unknown_command(const CLI::App& root, int argc, char** argv);
+void add_cluster_release_commands(CLI::App& root, GlobalOptions& g);  // cluster_release.cc (cluster get spec|objects|notes)
 void add_job_commands(CLI::App& root, GlobalOptions& g);  // job.cc (job status)
+void add_federation_commands(CLI::App& root, GlobalOptions& g);  // federation.cc (federation validate, provision)
+CLI::App* federation_command(CLI::App& root);                     // federation.cc: get or create `federation`
+void add_federation_up_commands(CLI::App& root, GlobalOptions& g);      // federation_up.cc (up, add-party, remove-party)
+void add_federation_status_commands(CLI::App& root, GlobalOptions& g);  // federation_status.cc (status, diagnose)
+void add_data_commands(CLI::App& root, GlobalOptions& g);  // data.cc (data synth)
+void add_report_commands(CLI::App& root, GlobalOptions& g);  // report.cc (report)
+/// Writes the training report of `run_dir` (report.cc); returns its path.
+std::string write_training_report(const std::string& run_dir, const std::string& out_file = "");
+void add_bench_psi_command(CLI::App& root, GlobalOptions& g);  // bench_psi.cc (bench psi)
 // -- command groups: add one declaration line per group above this marker --
 
 }  // namespace fatectl::cli

@@ -226,11 +226,23 @@ void run_reload(const RouteOptions& o, GlobalOptions& g) {
   transact(o, g, cur, ch);
 }
 
-void add_source_flags(CLI::App* c, RouteOptions& o) {
-  auto* f = c->add_option("-f,--file", o.file, "exchange spec (fate-exchange.yaml), edited in place");
-  auto* r = c->add_option("--release", o.release,
-                          "the installed exchange instead of a file: its spec is read from the newest release "
-                          "revision, and every change is applied, verified and stored as a new revision");
+/// What a command does with its route source: list reads it, add/remove edit it, reload applies it.
+enum class SourceUse { Read, Edit, Apply };
+
+void add_source_flags(CLI::App* c, RouteOptions& o, SourceUse use = SourceUse::Edit) {
+  const char* file_help = use == SourceUse::Read    ? "exchange spec to read (fate-exchange.yaml); it is not changed"
+                          : use == SourceUse::Apply ? "exchange spec whose routes replace the installed release's; the "
+                                                      "file is not changed (the release records them as a new revision)"
+                                                    : "exchange spec (fate-exchange.yaml), edited in place";
+  const char* release_help =
+      use == SourceUse::Read    ? "the installed exchange instead of a file: its routes are read from the newest release "
+                                  "revision (nothing is stored)"
+      : use == SourceUse::Apply ? "the installed exchange instead of a file: the routes of its newest revision are applied "
+                                  "and verified again (no new revision)"
+                                : "the installed exchange instead of a file: its spec is read from the newest release "
+                                  "revision, and every change is applied, verified and stored as a new revision";
+  auto* f = c->add_option("-f,--file", o.file, file_help);
+  auto* r = c->add_option("--release", o.release, release_help);
   f->excludes(r);
 }
 
@@ -253,7 +265,7 @@ void add_exchange_commands(CLI::App& root, GlobalOptions& g) {
   static RouteOptions o;
   auto* ls = route->add_subcommand("list", "Show every route; --live compares each pod with the record");
   ls->alias("ls");
-  add_source_flags(ls, o);
+  add_source_flags(ls, o, SourceUse::Read);
   ls->add_flag("--live", o.live,
                "read each exchange pod's mounted route files (and what Traffic Server loaded) and mark every "
                "difference from the record; exit 1 when there is one");
@@ -303,7 +315,7 @@ void add_exchange_commands(CLI::App& root, GlobalOptions& g) {
 
   auto* rl = ex->add_subcommand("reload",
                                 "Bring the running Exchange to its routes: apply the route ConfigMaps, reload and verify every pod");
-  add_source_flags(rl, o);
+  add_source_flags(rl, o, SourceUse::Apply);
   rl->add_flag("--dry-run", o.dry_run, "show the route diff against the record; change nothing");
   add_reload_flags(rl, o.reload, true);
   rl->footer(

@@ -49,7 +49,13 @@ int main(int argc, char** argv) {
   app.add_option("--context", g.context, "kubeconfig context to use (default: current-context)");
   app.add_option("-n,--namespace", g.namespace_, "Kubernetes namespace (default: the spec's or the context's)");
   app.add_option("-o,--output", g.output, "output format: table, yaml or json")
-      ->check(CLI::IsMember({"table", "wide", "yaml", "json"}));
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            if (v == "table" || v == "yaml" || v == "json") return std::string();
+            if (v == "wide") return std::string("fatectl's tables have no wide form (-o wide); -o yaml or -o json shows every field");
+            return "'" + v + "' is not an output format; expected table, yaml or json";
+          },
+          "table|yaml|json"));
   app.add_option("--request-timeout", g.request_timeout,
                  "longest one API request may take, its retries and Retry-After waits included (kubectl's "
                  "format: 30s, 2m, 1h30m; a bare number is seconds; 0 = no limit; default 60s); --timeout, "
@@ -74,13 +80,21 @@ int main(int argc, char** argv) {
   cli::add_toy_commands(app, g);
   cli::add_certs_exchange_command(app, g);
   cli::add_cluster_plan_command(app, g);
+  cli::add_cluster_release_commands(app, g);
   cli::add_job_commands(app, g);
+  cli::add_federation_commands(app, g);
+  cli::add_federation_up_commands(app, g);
+  cli::add_federation_status_commands(app, g);
+  cli::add_data_commands(app, g);
+  cli::add_report_commands(app, g);
+  cli::add_bench_psi_command(app, g);
   // -- command groups: add one call per group above this marker (completion stays last) --
   cli::add_completion_command(app, g);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0 && cli::report_unknown_command(app, argc, argv)) return 2;
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   } catch (const ExitCode& e) {

@@ -4,9 +4,11 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "commands.h"
+#include "stdout_redirect.h"
 #include "fatectl/core/error.h"
 #include "fatectl/core/log.h"
 #include "fatectl/core/output.h"
@@ -34,20 +36,12 @@ struct ToyOptions {
   std::string domain = "fate.org";
 };
 
-/// Sends stdout to stderr while alive (so -o json keeps stdout for the JSON document).
-struct StdoutToStderr {
-  int saved = -1;
-  explicit StdoutToStderr(bool on) {
-    if (!on) return;
-    std::fflush(stdout);
-    saved = ::dup(1);
-    ::dup2(2, 1);
-  }
-  ~StdoutToStderr() {
-    if (saved < 0) return;
-    std::fflush(stdout);
-    ::dup2(saved, 1);
-    ::close(saved);
+/// Removes a temporary directory this command made, however the command ends.
+struct RemoveDir {
+  std::string dir;
+  ~RemoveDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
   }
 };
 
@@ -90,6 +84,7 @@ void run_native_local(const ToyOptions& o, GlobalOptions& g) {
   if (guest == host) throw invalid("--guest and --host must differ for the native toy");
   std::chrono::milliseconds to = fed::parse_duration(o.timeout, "--timeout");
   std::string dir = make_temp_dir();
+  RemoveDir cleanup{dir};  // the job, the throwaway CA and the report: nothing of it is kept
   std::string report = dir + "/report.json";
   YAML::Node job;
   job["job"] = yaml::str("toy-" + std::to_string(::getpid()));
@@ -135,7 +130,9 @@ void run_native_party(const ToyOptions& o, GlobalOptions& g) {
   // the same job with the toy program, beside the original so relative paths still resolve
   YAML::Node doc = yaml::clone(job.source);
   std::string dir = o.job.find('/') == std::string::npos ? "." : o.job.substr(0, o.job.rfind('/'));
-  std::string report = make_temp_dir() + "/report.json";
+  std::string report_dir = make_temp_dir();
+  RemoveDir cleanup{report_dir};
+  std::string report = report_dir + "/report.json";
   YAML::Node params = doc["algorithm"] && doc["algorithm"]["params"] && doc["algorithm"]["name"] &&
                               doc["algorithm"]["name"].Scalar() == "toy_secure_add"
                           ? doc["algorithm"]["params"]
@@ -197,7 +194,8 @@ void run_cluster(const ToyOptions& o, GlobalOptions& g) {
       char secs[32];
       std::snprintf(secs, sizeof secs, "%.0fs", run.seconds);
       t.rows.push_back({std::to_string(run.guest) + " -> " + std::to_string(run.host) + (run.guest == run.host ? " (one-sided)" : ""),
-                        ops::verdict_name(run.analysis.verdict), std::to_string(run.exit_code),
+                        ops::verdict_name(run.analysis.verdict),
+                        run.analysis.verdict == ops::ToyVerdict::NotStarted ? "-" : std::to_string(run.exit_code),
                         run.analysis.job_id.empty() ? "-" : run.analysis.job_id, secs});
     }
     std::fputs(t.render().c_str(), stdout);
@@ -208,7 +206,10 @@ void run_cluster(const ToyOptions& o, GlobalOptions& g) {
     } else if (!r.runs.empty()) {
       const auto& last = r.runs.back();
       std::printf("FAIL: %s\n", ops::verdict_name(last.analysis.verdict));
-      if (!last.analysis.hint.empty()) std::printf("likely cause: %s\n", last.analysis.hint.c_str());
+      if (last.analysis.verdict == ops::ToyVerdict::NotStarted)
+        std::printf("%s\n", last.analysis.hint.c_str());
+      else if (!last.analysis.hint.empty())
+        std::printf("likely cause: %s\n", last.analysis.hint.c_str());
       if (!last.analysis.log_command.empty()) std::printf("job logs: %s\n", last.analysis.log_command.c_str());
     }
   }

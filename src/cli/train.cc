@@ -24,6 +24,8 @@
 #include "fatectl/fed/run_control.h"
 #include "fatectl/ml/rng.h"
 #include "fatectl/ml/train.h"
+#include "stdout_redirect.h"
+#include "train_progress.h"
 
 namespace fatectl::cli {
 namespace {
@@ -38,6 +40,7 @@ constexpr const char* kEnvMode = "FATECTL_TRAIN_MODE";          // train | predi
 constexpr const char* kEnvCrash = "FATECTL_TRAIN_CRASH_AFTER";  // testing: "<party>:<epochs>"
 constexpr const char* kEnvRetry = "FATECTL_TRAIN_RETRY";        // 1: --retry
 constexpr const char* kEnvFail = "FATECTL_TRAIN_FAIL_AT";       // testing: "<party>:<epoch>:<batch>"
+constexpr const char* kEnvLocal = "FATECTL_TRAIN_LOCAL";        // 1: `train --local` writes the report itself
 
 std::string default_out(const fed::Job& job) { return "fatectl-out/" + job.id; }
 
@@ -52,18 +55,39 @@ std::string fmt_num(double v, int prec = 6) {
   return b;
 }
 
+/// The HTML report after training; a failure is a warning (the model and metrics are written).
+void report_after_training(const std::string& dir) {
+  try {
+    std::string path = write_training_report(dir);
+    std::printf("report: %s\n", path.c_str());
+    std::fflush(stdout);
+  } catch (const std::exception& e) {
+    log::warn("training finished but the report was not written: {} (run `fatectl report {}`)", e.what(), dir);
+  }
+}
+
 void print_metrics(const YAML::Node& m) {
   output::Table t;
   t.headers = {"data", "samples", "auc", "ks", "accuracy", "precision", "recall", "f1", "tp", "fp", "tn", "fn"};
   for (const char* k : {"train", "validate", "predict"}) {
     YAML::Node s = m[k];
     if (!s) continue;
-    t.rows.push_back({k, s["samples"].Scalar(), fmt_num(s["auc"].as<double>()), fmt_num(s["ks"].as<double>()),
-                      fmt_num(s["accuracy"].as<double>()), fmt_num(s["precision"].as<double>()),
-                      fmt_num(s["recall"].as<double>()), fmt_num(s["f1"].as<double>()), s["confusion"]["tp"].Scalar(),
-                      s["confusion"]["fp"].Scalar(), s["confusion"]["tn"].Scalar(), s["confusion"]["fn"].Scalar()});
+    auto num = [&](const char* key) { return s[key] ? fmt_num(s[key].as<double>()) : std::string("n/a"); };  // one class: no AUC/KS
+    auto count = [&](const char* key) { return s["confusion"] ? s["confusion"][key].Scalar() : std::string("-"); };
+    t.rows.push_back({k, s["samples"].Scalar(), num("auc"), num("ks"), num("accuracy"), num("precision"), num("recall"),
+                      num("f1"), count("tp"), count("fp"), count("tn"), count("fn")});
   }
   std::fputs(t.render().c_str(), stdout);
+  // What the columns were measured at: the threshold (chosen on validation when asked) and the model kept.
+  if (m["threshold"]) {
+    std::string rule = m["threshold_rule"] ? m["threshold_rule"].Scalar() : "fixed";
+    std::printf("threshold %s (%s)", fmt_num(m["threshold"].as<double>(), 4).c_str(),
+                rule == "fixed" ? "predict_param.threshold" : (rule + " on the validation data").c_str());
+    if (m["best_iteration"])
+      std::printf(", model of iteration %s%s", m["best_iteration"].Scalar().c_str(),
+                  m["early_stopped"] && m["early_stopped"].as<bool>() ? " (early stopping)" : " (best validation)");
+    std::printf("\n");
+  }
   std::fflush(stdout);
 }
 
@@ -93,6 +117,73 @@ void keep_status(const fed::Job& fjob, const ml::MlJob& job, long party, ml::Run
   if (fed::RunControl* rc = fed::RunControl::current()) rc->keep_status(path, job.role_of(party), prev ? prev->attempt + 1 : 1);
 }
 
+/// A party's line for the operator (id alignment counts), on stdout.
+void print_note(long, const std::string& line) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> l(mu);
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+void print_epoch(const ml::EpochReport& e) {
+  std::printf("epoch %ld/%ld  loss %s  elapsed %.2fs%s\n", e.epoch, e.max_iter,
+              e.has_loss ? fmt_num(e.loss, 8).c_str() : "n/a", e.elapsed_s, e.converged ? "  converged" : "");
+  std::fflush(stdout);
+}
+
+/// After predict: where the scores are, and the metrics table when the data had labels.
+void print_predict_summary(const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(dir + "/predict-metrics.json", ec)) print_metrics(yaml::load_file(dir + "/predict-metrics.json"));
+  std::printf("predictions: %s/predictions.csv%s\n", dir.c_str(),
+              fs::exists(dir + "/predict-metrics.json", ec) ? ("  metrics: " + dir + "/predict-metrics.json").c_str()
+                                                            : "  (no labels: no metrics)");
+  std::fflush(stdout);
+}
+
+/// The one document `train`/`predict` print with -o json|yaml: what ran, how each party ended,
+/// where the outputs are, and the guest's metrics.
+YAML::Node result_document(const ml::MlJob& job, const char* mode, const std::string& out_root, int rc,
+                           const std::vector<fed::LocalPartyResult>* parties, long only_party) {
+  YAML::Node n(YAML::NodeType::Map);
+  n["job"] = yaml::str(job.id);
+  n["command"] = yaml::str(mode);
+  n["ok"] = rc == 0;
+  n["exitCode"] = rc;
+  n["out"] = yaml::str(out_root);
+  if (parties) {
+    n["parties"] = YAML::Node(YAML::NodeType::Sequence);
+    for (const auto& p : *parties) {
+      YAML::Node e(YAML::NodeType::Map);
+      e["party"] = p.party;
+      e["role"] = yaml::str(p.role);
+      e["result"] = yaml::str(p.how);
+      if (!p.log.empty()) e["log"] = yaml::str(p.log);
+      n["parties"].push_back(e);
+    }
+  }
+  long who = only_party ? only_party : job.guest;
+  if (only_party) {
+    n["party"] = only_party;
+    n["role"] = yaml::str(job.role_of(only_party));
+  }
+  std::string dir = out_root + "/" + std::to_string(who);
+  std::error_code ec;
+  auto add = [&](const char* key, const std::string& file, bool parse) {
+    if (!fs::exists(dir + "/" + file, ec)) return;
+    n[key]["file"] = yaml::str(dir + "/" + file);
+    if (parse) n[key]["content"] = yaml::load_file(dir + "/" + file);
+  };
+  if (std::string(mode) == "predict") {
+    add("predictions", "predictions.csv", false);
+    add("metrics", "predict-metrics.json", true);
+  } else if (rc == 0) {
+    add("model", "model.json", false);
+    add("metrics", "metrics.json", true);
+  }
+  return n;
+}
+
 /// The program `party serve` runs for algorithm.name hetero_lr / homo_lr.
 int lr_program(const fed::Job& fjob, long party, fed::Channel& ch) {
   ml::MlJob job = ml::MlJob::from_job(fjob);
@@ -116,25 +207,33 @@ int lr_program(const fed::Job& fjob, long party, fed::Channel& ch) {
   const bool predicting = mode && std::string(mode) == "predict";
   if (!predicting) keep_status(fjob, job, party, o);
   std::mutex mu;
+  std::optional<TrainProgress> progress;
+  if (is_guest) progress.emplace();
   o.on_epoch = [&](const ml::EpochReport& e) {
     if (!is_guest) return;
     std::lock_guard<std::mutex> l(mu);
-    std::printf("epoch %ld/%ld  loss %s  elapsed %.2fs%s\n", e.epoch, e.max_iter,
-                e.has_loss ? fmt_num(e.loss, 8).c_str() : "n/a", e.elapsed_s, e.converged ? "  converged" : "");
-    std::fflush(stdout);
+    progress->epoch_done();
+    print_epoch(e);
   };
+  o.on_progress = [&](const ml::ProgressReport& r) {
+    if (is_guest) progress->update(r);
+  };
+  o.on_note = print_note;
   if (predicting) {
     ml::predict_party(job, party, ch, o, o.out_dir);
-    if (is_guest) std::printf("predictions: %s/predictions.csv\n", o.out_dir.c_str());
+    if (is_guest) print_predict_summary(o.out_dir);
     return 0;
   }
   ml::train_party(job, party, ch, o);
+  progress.reset();
   if (is_guest || (job.algorithm == ml::Algorithm::HomoLr && party != job.arbiter)) {
     YAML::Node m = yaml::load_file(o.out_dir + "/metrics.json");
     if (is_guest) {
       print_metrics(m);
       std::printf("model: %s/model.json  metrics: %s/metrics.json\n", o.out_dir.c_str(), o.out_dir.c_str());
     }
+    const char* local = std::getenv(kEnvLocal);
+    if (!(local && std::string(local) == "1")) report_after_training(o.out_dir);
   }
   return 0;
 }
@@ -156,6 +255,7 @@ void set_env(const TrainArgs& a, const fed::Job& job, const char* mode) {
   ::setenv(kEnvResume, a.resume || a.retry ? "1" : "0", 1);
   ::setenv(kEnvRetry, a.retry ? "1" : "0", 1);
   ::setenv(kEnvMode, mode, 1);
+  ::setenv(kEnvLocal, a.local ? "1" : "0", 1);
 }
 
 void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
@@ -163,8 +263,12 @@ void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
   ml::MlJob job = ml::MlJob::from_job(fjob);  // validates the learning settings up front (exit 2)
   if (a.local == (a.party != 0)) throw invalid(std::string(mode) + ": give either --local or --party-id");
   set_env(a, fjob, mode);
+  const std::string out = std::getenv(kEnvOut);
+  const bool document = g.format() != output::Format::Table;  // -o json|yaml: one document on stdout
+  const bool predict = std::string(mode) == "predict";
+  int rc = 0;
+  std::vector<fed::LocalPartyResult> parties;
   if (a.retry) {  // refuse before any party starts when there is nothing to pick up
-    std::string out = std::getenv(kEnvOut);
     for (long p : fjob.party_ids()) {
       if (a.party != 0 && p != a.party) continue;
       std::string dir = out + "/" + std::to_string(p);
@@ -175,30 +279,35 @@ void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
     }
   }
   if (a.local && a.in_process) {
-    std::string out = std::getenv(kEnvOut);
     std::pair<long, long> crash{0, 0};  // testing: FATECTL_TRAIN_CRASH_AFTER=<party>:<epochs>
     if (const char* c = std::getenv(kEnvCrash)) {
       std::string cs = c;
       auto colon = cs.find(':');
       if (colon != std::string::npos) crash = {std::atol(cs.substr(0, colon).c_str()), std::atol(cs.substr(colon + 1).c_str())};
     }
-    std::mutex mu;
-    ml::run_local(
-        job, out, a.resume || a.retry, std::string(mode) == "predict",
-        [&](const ml::EpochReport& e) {
-          if (e.party != job.guest) return;
-          std::lock_guard<std::mutex> l(mu);
-          std::printf("epoch %ld/%ld  loss %s  elapsed %.2fs%s\n", e.epoch, e.max_iter,
-                      e.has_loss ? fmt_num(e.loss, 8).c_str() : "n/a", e.elapsed_s, e.converged ? "  converged" : "");
-          std::fflush(stdout);
-        },
-        crash.second, {}, crash.first);
+    {
+      StdoutToStderr redirect(document);
+      std::mutex mu;
+      TrainProgress progress;
+      ml::run_local(
+          job, out, a.resume || a.retry, predict,
+          [&](const ml::EpochReport& e) {
+            if (e.party != job.guest) return;
+            std::lock_guard<std::mutex> l(mu);
+            progress.epoch_done();
+            print_epoch(e);
+          },
+          crash.second, {}, crash.first, [&](const ml::ProgressReport& r) { progress.update(r); }, print_note);
+    }
     std::string gdir = out + "/" + std::to_string(job.guest);
-    if (std::string(mode) == "predict") {
-      std::printf("predictions: %s/predictions.csv\n", gdir.c_str());
+    if (document) {
+      output::print(g.format(), result_document(job, mode, out, 0, nullptr, 0));
+    } else if (predict) {
+      print_predict_summary(gdir);
     } else {
       print_metrics(yaml::load_file(gdir + "/metrics.json"));
       std::printf("model: %s/model.json  metrics: %s/metrics.json\n", gdir.c_str(), gdir.c_str());
+      report_after_training(out);
     }
     return;
   }
@@ -210,17 +319,26 @@ void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
     if (g.quiet) o.global_args.push_back("-q");
     o.global_args.push_back("--no-color");
     o.color = !g.no_color && std::getenv("NO_COLOR") == nullptr && isatty(1);
-    int rc = fed::run_local(o);
+    o.results = &parties;
+    {
+      StdoutToStderr redirect(document);
+      rc = fed::run_local(o);
+    }
+    if (document) output::print(g.format(), result_document(job, mode, out, rc, &parties, 0));
     if (rc != 0) throw ExitCode{rc};
+    if (std::string(mode) == "train") report_after_training(std::getenv(kEnvOut));
     return;
   }
   fed::ServeOptions s;
   s.job_file = a.job_file;
   s.party = a.party;
-  int rc = fed::serve_party(s);
+  {
+    StdoutToStderr redirect(document);
+    rc = fed::serve_party(s);
+  }
+  if (document) output::print(g.format(), result_document(job, mode, out, rc, nullptr, a.party));
   if (rc != 0) throw ExitCode{rc};
 }
-
 
 // ---- fatectl bench lr ------------------------------------------------------------------------
 
@@ -285,7 +403,10 @@ void bench_lr(const LrBenchOptions& o, GlobalOptions& g) {
   std::map<long, std::shared_ptr<const ml::Dataset>> data;
   std::string shape;
   if (o.data == "breast") {
-    ml::DataSpec gs{o.guest_file, "id", "y", true, {}}, hs{o.host_file, "id", "y", false, {}};
+    ml::DataSpec gs, hs;
+    gs.path = o.guest_file;
+    gs.with_label = true;
+    hs.path = o.host_file;
     data[job.guest] = std::make_shared<ml::Dataset>(ml::load_csv(gs));
     data[job.hosts[0]] = std::make_shared<ml::Dataset>(ml::load_csv(hs));
   } else {
@@ -410,11 +531,17 @@ void add_train_commands(CLI::App& root, GlobalOptions& g) {
                   "pick up a failed job from its last checkpoint (like --resume; refuses when OUT holds no earlier "
                   "run; see `fatectl job status OUT`)");
   train->add_option("--out", a->out, "output directory; party P writes to OUT/P/ (default: fatectl-out/<job id>)");
-  train->add_option("--run-dir", a->run_dir, "with --local: directory for the parties' logs and certificates");
+  train->add_option("--run-dir", a->run_dir,
+                    "with --local: directory for the parties' logs and certificates, kept (default: a temporary "
+                    "one, removed after success with its throwaway CA)");
   train->footer(
       "Each party writes OUT/<party>/: model.json (its part of the model), metrics.json (guest and homo\n"
       "clients), train.log, and checkpoint/epoch-N.yaml after every epoch. The guest prints one line per\n"
-      "epoch and the metrics (AUC, KS, accuracy, precision, recall, F1, confusion) at the end.\n"
+      "epoch and the metrics (AUC, KS, accuracy, precision, recall, F1, confusion) at the end, and writes\n"
+      "OUT/report.html (with --party-id: OUT/<party>/report.html): FATE's ROC, KS, PR, lift and gain curves,\n"
+      "the loss per epoch and the confusion matrix as one self-contained HTML page (`fatectl report`).\n"
+      "Data preparation (data_transform, feature_scale), class_weight/sample_weight and validation\n"
+      "(validation_freqs, early_stopping_rounds, choose_threshold) go in algorithm.params.\n"
       "Failures (docs/training.md): a party that fails tells the others, which stop at once with exit\n"
       "code 5 naming the party, the step and the reason; a party killed without a word is reported after\n"
       "transport.peerDeadTimeout; an Exchange outage is ridden out until the job's timeout. A party\n"
@@ -422,10 +549,13 @@ void add_train_commands(CLI::App& root, GlobalOptions& g) {
       "checkpoint they share). After a failure, start every party with --retry; each writes\n"
       "OUT/<party>/status.json (running / failed at step S: reason / succeeded), shown by\n"
       "`fatectl job status OUT`. Resumed or retried runs end with the same model as an uninterrupted one.\n"
-      "Parameters use FATE 1.11's names and defaults (docs/training.md).\n\n"
+      "Parameters use FATE 1.11's names and defaults (docs/training.md). Hetero jobs first align ids privately\n"
+      "(ECDH PSI; intersect_method, min_intersect_rows, min_intersect_ratio: docs/psi.md) and every party prints\n"
+      "how many of its rows are common; data that would leak the label is refused (exit 2) before any key exists.\n\n"
       "Examples:\n"
       "  fatectl train --local --job examples/jobs/hetero-breast.yaml\n"
       "  fatectl train --local --job examples/jobs/homo-breast.yaml --out runs/homo\n"
+      "  fatectl train --local --job examples/jobs/homo-fraud.yaml   # after: fatectl data synth --out examples/data/fraud\n"
       "  fatectl train --job job.yaml --party-id 10000          # this site's party only\n"
       "  fatectl train --job job.yaml --party-id 10000 --resume # rejoin the others after a crash\n"
       "  fatectl train --job job.yaml --party-id 10000 --retry  # on every party, after the job failed\n"
@@ -439,12 +569,18 @@ void add_train_commands(CLI::App& root, GlobalOptions& g) {
   predict->add_flag("--local", p->local, "run every party on this machine, each as its own process");
   predict->add_flag("--in-process", p->in_process, "with --local: run the parties as threads of this process");
   predict->add_option("--out", p->out, "the training output directory (default: fatectl-out/<job id>)");
-  predict->add_option("--run-dir", p->run_dir, "with --local: directory for the parties' logs and certificates");
+  predict->add_option("--run-dir", p->run_dir,
+                      "with --local: directory for the parties' logs and certificates, kept (default: a temporary "
+                      "one, removed after success with its throwaway CA)");
   predict->footer(
       "Each party loads its own model part from OUT/<party>/model.json and scores its data[1] (the\n"
-      "validation file) if the job lists one, else data[0]. Hetero: hosts send X·w for the common ids\n"
-      "(in the clear, as FATE does) and the guest writes OUT/<guest>/predictions.csv with id,label,score\n"
-      "(label = score > threshold). Homo: every client scores its own rows.\n\n"
+      "validation file) if the job lists one, else data[0], after the preparation fitted in training\n"
+      "(fill, outliers, scaling; applied unchanged). Hetero: the ids are aligned as in training (the job's\n"
+      "intersect_method, ECDH PSI by default: docs/psi.md; every party prints how many of its rows are\n"
+      "common), then hosts send X·w for the common ids (in the clear, as FATE does) and the guest writes\n"
+      "OUT/<guest>/predictions.csv; homo: every client scores its own rows. Columns (FATE's): id, label\n"
+      "(the true label, when the data has one), predict_result (score > the model's threshold),\n"
+      "predict_score; with labels also predict-metrics.json.\n\n"
       "Examples:\n"
       "  fatectl predict --local --job examples/jobs/hetero-breast.yaml\n"
       "  fatectl predict --job job.yaml --party-id 9999\n");

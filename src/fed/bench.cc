@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <memory>
+#include <set>
 #include <thread>
 
 #include "fatectl/core/error.h"
@@ -11,42 +13,67 @@
 
 namespace fatectl::fed {
 
+ThrowawayCerts::ThrowawayCerts(const std::string& domain, const std::vector<long>& parties) : parties_(parties) {
+  const char* t = std::getenv("TMPDIR");
+  std::string tpl = std::string(t && *t ? t : "/tmp") + "/fatectl-bench-XXXXXX";
+  std::vector<char> b(tpl.begin(), tpl.end());
+  b.push_back('\0');
+  if (!::mkdtemp(b.data())) throw failed("cannot create a temporary directory for certificates");
+  dir_ = b.data();
+  try {
+    init_ca(dir_, domain, 1);
+    for (long p : parties_) issue_party_cert(dir_, p, 1);
+  } catch (...) {
+    remove();
+    throw;
+  }
+}
+
+ThrowawayCerts::~ThrowawayCerts() { remove(); }
+
+void ThrowawayCerts::remove() {
+  if (dir_.empty()) return;
+  CertDir d{dir_};
+  for (const std::string& f : {d.ca_cert(), d.ca_key()}) ::unlink(f.c_str());
+  for (long p : parties_)
+    for (const std::string& f : {d.party_cert(p), d.party_key(p)}) ::unlink(f.c_str());
+  ::rmdir(dir_.c_str());
+  dir_.clear();
+}
+
+TlsOptions bench_tls_options(const std::string& job_id, long self, const std::vector<long>& parties,
+                             const std::string& certs_dir, const std::string& domain, Endpoint listen,
+                             const TransportSettings& transport) {
+  CertDir d{certs_dir};
+  TlsOptions t;
+  t.job_id = job_id;
+  t.self = self;
+  t.domain = domain;
+  t.listen = listen;
+  t.ca_file = d.ca_cert();
+  t.cert_file = d.party_cert(self);
+  t.key_file = d.party_key(self);
+  t.parties = std::set<long>(parties.begin(), parties.end());
+  t.transport = transport;
+  return t;
+}
+
+void route_loopback(TlsChannel& from, const TlsChannel& to, long to_party, const std::string& domain) {
+  Route r;
+  r.party = to_party;
+  r.sni = party_host_name(to_party, domain);
+  r.endpoint = Endpoint{"127.0.0.1", to.listen_port()};
+  from.set_route(to_party, r);
+}
+
 EchoResult bench_transport(const TransportBenchOptions& o) {
   const long guest = 9999, host = 10000;
-  std::string dir = o.certs_dir;
-  std::string tmp;
-  if (dir.empty()) {
-    const char* t = std::getenv("TMPDIR");
-    std::string tpl = std::string(t && *t ? t : "/tmp") + "/fatectl-bench-XXXXXX";
-    std::vector<char> b(tpl.begin(), tpl.end());
-    b.push_back('\0');
-    if (!::mkdtemp(b.data())) throw failed("cannot create a temporary directory for certificates");
-    tmp = dir = b.data();
-    init_ca(dir, o.domain, 1);
-    issue_party_cert(dir, guest, 1);
-    issue_party_cert(dir, host, 1);
-  }
-  auto cleanup = [&] {
-    if (tmp.empty()) return;
-    CertDir d{tmp};
-    for (const std::string& f : {d.ca_cert(), d.ca_key(), d.party_cert(guest), d.party_key(guest), d.party_cert(host), d.party_key(host)})
-      ::unlink(f.c_str());
-    ::rmdir(tmp.c_str());
-  };
-  try {
-    CertDir d{dir};
+  std::unique_ptr<ThrowawayCerts> tmp;
+  if (o.certs_dir.empty()) tmp = std::make_unique<ThrowawayCerts>(o.domain, std::vector<long>{guest, host});
+  const std::string dir = tmp ? tmp->dir() : o.certs_dir;
+  {
     auto opts = [&](long self, Endpoint listen) {
-      TlsOptions t;
-      t.job_id = "bench-transport";
-      t.self = self;
-      t.domain = o.domain;
-      t.listen = listen;
-      t.ca_file = d.ca_cert();
-      t.cert_file = d.party_cert(self);
-      t.key_file = d.party_key(self);
-      t.parties = {guest, host};
-      t.transport = o.transport;
-      return t;
+      return bench_tls_options("bench-transport", self, {guest, host}, dir, o.domain, listen, o.transport);
     };
     TlsChannel hc(opts(host, o.listen));
     TlsChannel gc(opts(guest, Endpoint{"127.0.0.1", 0}));
@@ -57,11 +84,7 @@ EchoResult bench_transport(const TransportBenchOptions& o) {
     std::string lh = o.listen.host == "0.0.0.0" || o.listen.host == "::" ? "127.0.0.1" : o.listen.host;
     to_host.endpoint = o.via_exchange ? o.exchange : Endpoint{lh, hc.listen_port()};
     gc.set_route(host, to_host);
-    Route to_guest;
-    to_guest.party = guest;
-    to_guest.sni = party_host_name(guest, o.domain);
-    to_guest.endpoint = Endpoint{"127.0.0.1", gc.listen_port()};
-    hc.set_route(guest, to_guest);
+    route_loopback(hc, gc, guest, o.domain);
 
     std::string host_error;
     std::thread responder([&] {
@@ -89,11 +112,7 @@ EchoResult bench_transport(const TransportBenchOptions& o) {
     gc.close();
     hc.close();
     if (!host_error.empty()) throw failed("bench responder: " + host_error);
-    cleanup();
     return res;
-  } catch (...) {
-    cleanup();
-    throw;
   }
 }
 

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "fatectl/core/error.h"
@@ -111,6 +112,7 @@ int run_local(const LocalRunOptions& o) {
   Job job = load_job(o.job_file);
   // run directory
   std::string dir = o.run_dir;
+  bool made_dir = dir.empty();
   if (dir.empty()) {
     const char* tmp = std::getenv("TMPDIR");
     std::string t = std::string(tmp && *tmp ? tmp : "/tmp") + "/fatectl-run-" + job.id + "-XXXXXX";
@@ -122,7 +124,16 @@ int run_local(const LocalRunOptions& o) {
     throw failed(dir + ": cannot create the run directory: " + std::strerror(errno));
   }
   dir = absolute(dir);
+  // until the job has run, an error removes the directory this call created
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{made_dir ? dir : std::string()};
   std::string certs = prepare_certs(job, dir);
+  bool throwaway_ca = certs == dir + "/certs";
 
   // A copy of the job for the local processes: loopback ports, direct routes, absolute paths.
   YAML::Node d = yaml::clone(job.source);
@@ -329,13 +340,30 @@ int run_local(const LocalRunOptions& o) {
   ::close(g_signal_pipe[0]);
   ::close(g_signal_pipe[1]);
 
-  std::printf("%-8s %-8s %-22s %s\n", "PARTY", "ROLE", "RESULT", "LOG");
+  // A run directory we created is ours to clean: all of it after success, the throwaway CA
+  // (private keys) after a failure (the logs stay for reading).
+  cleanup.dir.clear();
+  bool remove_dir = made_dir && result == 0;
+  std::printf("%-8s %-8s %-22s %s\n", "PARTY", "ROLE", "RESULT", remove_dir ? "" : "LOG");
   for (auto& c : kids) {
-    std::printf("%-8ld %-8s %-22s %s\n", c.party, role_name(job.party(c.party).role), c.how.c_str(), c.log_path.c_str());
+    std::printf("%-8ld %-8s %-22s %s\n", c.party, role_name(job.party(c.party).role), c.how.c_str(),
+                remove_dir ? "" : c.log_path.c_str());
     std::fclose(c.log);
+    if (o.results) o.results->push_back({c.party, role_name(job.party(c.party).role), c.status, c.how, remove_dir ? "" : c.log_path});
   }
+  if (o.run_dir_used) *o.run_dir_used = dir;
   if (result == 0) std::printf("job %s: every party succeeded\n", job.id.c_str());
   else std::printf("job %s: %s (exit %d)\n", job.id.c_str(), reason.c_str(), result);
+  std::error_code ec;
+  if (remove_dir) {
+    std::filesystem::remove_all(dir, ec);
+    if (ec) std::printf("could not remove the run directory %s: %s\n", dir.c_str(), ec.message().c_str());
+    else std::printf("removed the run directory %s (logs%s); --run-dir DIR keeps them\n", dir.c_str(),
+                     throwaway_ca ? ", the throwaway CA" : "");
+  } else if (made_dir && throwaway_ca) {
+    std::filesystem::remove_all(certs, ec);
+    if (!ec) std::printf("removed the throwaway CA %s; the logs stay in %s\n", certs.c_str(), dir.c_str());
+  }
   std::fflush(stdout);
   return result;
 }

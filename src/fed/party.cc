@@ -43,6 +43,9 @@ int serve_party(const ServeOptions& o) {
     std::fflush(stdout);
     try {
       rc_status = (*prog)(job, o.party, ch);
+    } catch (const SharedVerdict& e) {  // the peers know: they end on the same verdict
+      rc.failed(e.what(), e.exit_code(), false);
+      throw;
     } catch (const Error& e) {
       rc.failed(e.what(), e.exit_code());
       throw;

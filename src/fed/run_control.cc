@@ -168,7 +168,7 @@ void RunControl::abort_peers(long party, const std::string& step, const std::str
   }
 }
 
-void RunControl::failed(const std::string& reason, int exit_code) {
+void RunControl::failed(const std::string& reason, int exit_code, bool tell_peers) {
   if (!begin_end()) {
     for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));  // the control thread ends the process
   }
@@ -183,7 +183,7 @@ void RunControl::failed(const std::string& reason, int exit_code) {
     return;
   }
   record("failed", step(), reason, exit_code, 0);
-  abort_peers(self_, step(), reason);
+  if (tell_peers) abort_peers(self_, step(), reason);
 }
 
 void RunControl::control_loop() {

@@ -22,6 +22,7 @@
 #include <new>
 #include <stdexcept>
 
+#include "fatectl/core/cpu.h"
 #include "fatectl/core/thread_pool.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -472,12 +473,7 @@ Ifma52Digits::~Ifma52Digits() { std::free(p_); }
 
 bool Ifma52::available() {
 #if FATECTL_HE_HAVE_IFMA
-  static const bool ok = [] {
-    const char* off = std::getenv("FATECTL_HE_NO_IFMA");
-    if (off && *off && std::strcmp(off, "0") != 0) return false;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512ifma");
-  }();
+  static const bool ok = cpu::avx512_ifma("FATECTL_HE_NO_IFMA");
   return ok;
 #else
   return false;

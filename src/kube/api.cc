@@ -74,18 +74,23 @@ std::string object_path(const ResourceInfo& ri, const std::string& ns, const std
   return p;
 }
 
+void register_secret_value(const std::string& clear) {
+  if (clear.size() >= 8) log::add_secret(clear);
+  log::add_secret(base64_encode(clear));
+}
+
 void register_secret_values(const YAML::Node& obj) {
   if (s(obj["kind"]) != "Secret") return;
   if (YAML::Node d = obj["data"]; d && d.IsMap())
     for (const auto& kv : d) {
-      log::add_secret(s(kv.second));
+      log::add_secret(s(kv.second));  // as sent (it may differ from a fresh encoding in its padding)
       try {
-        log::add_secret(base64_decode(s(kv.second)));
+        register_secret_value(base64_decode(s(kv.second)));
       } catch (const Error&) {
       }
     }
   if (YAML::Node d = obj["stringData"]; d && d.IsMap())
-    for (const auto& kv : d) log::add_secret(s(kv.second));
+    for (const auto& kv : d) register_secret_value(s(kv.second));
 }
 
 YAML::Node apply(Client& c, const YAML::Node& obj, const ApplyOptions& o) {

@@ -145,6 +145,19 @@ TEST_CASE("exec credential output: library exceptions and odd shapes are refusal
   }
 }
 
+TEST_CASE("Secret values: short ones redacted in base64 only, so names stay readable") {
+  YAML::Node sec = YAML::Load(
+      "kind: Secret\nstringData: {pass: fate, long: S3cretLongValue}\n"
+      "data: {enc: " + fatectl::kube::base64_encode("An0therLongOne") + "}\n");
+  fatectl::kube::register_secret_values(sec);
+  using fatectl::log::redact;
+  CHECK(redact("name: fate-9999") == "name: fate-9999");
+  CHECK(redact("v=" + fatectl::kube::base64_encode("fate")) == "v=***");
+  CHECK(redact("pw S3cretLongValue") == "pw ***");
+  CHECK(redact("pw An0therLongOne") == "pw ***");
+  CHECK(redact(fatectl::kube::base64_encode("S3cretLongValue")) == "***");
+}
+
 TEST_CASE("kubeconfig: merged files, first wins, errors name context and field") {
   std::string d = tmpdir();
   write_tmp(d, "ca.pem", "-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n");

@@ -1,7 +1,5 @@
 #include "fatectl/ml/data.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -41,17 +39,30 @@ Error bad(const std::string& file, int line, int col, const std::string& column,
   return invalid_at(Location{file, line, col}, column, msg);
 }
 
+/// Whether a cell is one of the missing-value texts (compared without case).
+bool is_marker(std::string_view cell, const std::vector<std::string>& markers) {
+  for (const auto& m : markers) {
+    if (m.size() != cell.size()) continue;
+    bool eq = true;
+    for (size_t i = 0; i < m.size() && eq; ++i) eq = std::tolower(static_cast<unsigned char>(cell[i])) == m[i];
+    if (eq) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Dataset Dataset::select(const std::vector<size_t>& order) const {
   Dataset d;
   d.file = file;
   d.feature_names = feature_names;
+  d.generated_ids = generated_ids;
   d.ids.reserve(order.size());
   d.x.reserve(order.size() * cols());
   for (size_t i : order) {
     d.ids.push_back(ids[i]);
     if (has_labels()) d.labels.push_back(labels[i]);
+    if (!weights.empty()) d.weights.push_back(weights[i]);
     d.x.insert(d.x.end(), row(i), row(i) + cols());
   }
   return d;
@@ -104,21 +115,26 @@ Dataset load_csv(const DataSpec& spec, std::istream& in) {
     }
     return it->second;
   };
-  int id_col = find_col(spec.id_column, "id");
+  int id_col = spec.row_ids && !index.count(spec.id_column) ? -1 : find_col(spec.id_column, "id");
   int label_col = spec.with_label ? find_col(spec.label_column, "label") : -1;
+  int weight_col = spec.weight_column.empty()                                 ? -1
+                   : spec.weight_required || index.count(spec.weight_column) ? find_col(spec.weight_column, "sample weight")
+                                                                             : -1;
   std::vector<int> feat_cols;
   Dataset d;
   d.file = file;
+  d.generated_ids = id_col < 0;
   if (!spec.features.empty()) {
     for (const auto& f : spec.features) {
       int c = find_col(f, "feature");
-      if (c == id_col || c == label_col) throw bad(file, 1, c + 1, f, "listed as a feature but it is the id or label column");
+      if (c == id_col || c == label_col || c == weight_col)
+        throw bad(file, 1, c + 1, f, "listed as a feature but it is the id, label or weight column");
       feat_cols.push_back(c);
       d.feature_names.push_back(f);
     }
   } else {
     for (size_t i = 0; i < header.size(); ++i) {
-      if (static_cast<int>(i) == id_col || static_cast<int>(i) == label_col) continue;
+      if (static_cast<int>(i) == id_col || static_cast<int>(i) == label_col || static_cast<int>(i) == weight_col) continue;
       feat_cols.push_back(static_cast<int>(i));
       d.feature_names.emplace_back(header[i]);
     }
@@ -134,12 +150,18 @@ Dataset load_csv(const DataSpec& spec, std::istream& in) {
     if (cells.size() != header.size())
       throw bad(file, lineno, 0, "", "row has " + std::to_string(cells.size()) + " cells, the header has " +
                                          std::to_string(header.size()));
-    std::string id(cells[id_col]);
+    std::string id = id_col < 0 ? std::to_string(d.ids.size()) : std::string(cells[id_col]);
     if (id.empty()) throw bad(file, lineno, id_col + 1, spec.id_column, "empty id");
-    if (!seen.insert(id).second) throw bad(file, lineno, id_col + 1, spec.id_column, "duplicate id '" + id + "'");
-    auto number = [&](int c, const std::string& name) {
+    if (id_col >= 0 && !seen.insert(id).second)
+      throw bad(file, lineno, id_col + 1, spec.id_column, "duplicate id '" + id + "'");
+    auto number = [&](int c, const std::string& name, bool may_miss) {
       std::string_view s = cells[c];
-      if (s.empty()) throw bad(file, lineno, c + 1, name, "empty cell (fill missing values before training)");
+      if (may_miss && is_marker(s, spec.missing_values) && spec.missing_ok && spec.missing_ok(name))
+        return std::numeric_limits<double>::quiet_NaN();
+      if (s.empty())
+        throw bad(file, lineno, c + 1, name,
+                  may_miss ? "empty cell (fill missing values before training: data_transform.missing_fill_method)"
+                           : "empty cell");
       double v = 0;
       const char* b = s.data();
       if (*b == '+') ++b;
@@ -150,43 +172,23 @@ Dataset load_csv(const DataSpec& spec, std::istream& in) {
       return v;
     };
     if (spec.with_label) {
-      double y = number(label_col, spec.label_column);
+      double y = number(label_col, spec.label_column, false);
       if (y != 0 && y != 1 && y != -1)
         throw bad(file, lineno, label_col + 1, spec.label_column,
                   "label must be 0 or 1 (or -1/1) for binary logistic regression, got '" + std::string(cells[label_col]) + "'");
       d.labels.push_back(y == 1 ? 1.0 : 0.0);
     }
-    for (size_t k = 0; k < feat_cols.size(); ++k) rowbuf[k] = number(feat_cols[k], d.feature_names[k]);
+    if (weight_col >= 0 && spec.weight_required) {
+      double wv = number(weight_col, spec.weight_column, false);
+      if (wv < 0) throw bad(file, lineno, weight_col + 1, spec.weight_column, "negative sample weight");
+      d.weights.push_back(wv);
+    }
+    for (size_t k = 0; k < feat_cols.size(); ++k) rowbuf[k] = number(feat_cols[k], d.feature_names[k], true);
     d.ids.push_back(std::move(id));
     d.x.insert(d.x.end(), rowbuf.begin(), rowbuf.end());
   }
   if (d.ids.empty()) throw bad(file, lineno, 0, "", "no data rows after the header");
   return d;
-}
-
-std::vector<std::string> hash_ids(const std::vector<std::string>& ids, const std::string& salt) {
-  std::vector<std::string> out;
-  out.reserve(ids.size());
-  static const char* hex = "0123456789abcdef";
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  for (const auto& id : ids) {
-    unsigned char md[32];
-    unsigned int len = 0;
-    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-    EVP_DigestUpdate(ctx, salt.data(), salt.size());
-    unsigned char zero = 0;
-    EVP_DigestUpdate(ctx, &zero, 1);
-    EVP_DigestUpdate(ctx, id.data(), id.size());
-    EVP_DigestFinal_ex(ctx, md, &len);
-    std::string s(64, '0');
-    for (int i = 0; i < 32; ++i) {
-      s[2 * i] = hex[md[i] >> 4];
-      s[2 * i + 1] = hex[md[i] & 15];
-    }
-    out.push_back(std::move(s));
-  }
-  EVP_MD_CTX_free(ctx);
-  return out;
 }
 
 std::vector<size_t> sorted_order(const std::vector<std::string>& ids) {

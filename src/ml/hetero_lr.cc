@@ -44,10 +44,14 @@ void hetero_predict(Party& p, const std::string& model_dir) {
   size_t which = job.has_data(p.self, 1) ? 1 : 0;
   YAML::Node m = load_model(model_dir, p.self, role);
   std::vector<double> coef = from_seq(m["coef"]);
+  // The preparation fitted in training, applied unchanged: cells before the alignment, scaling after.
+  FittedPrep fp = FittedPrep::from_yaml(m["preparation"], model_dir + "/model.json");
+  Dataset d = load_for_predict(job, p.self, which, fp);
+  check_features(m, d, model_dir + "/model.json");
+  if (!fp.cols.empty()) fp.apply_cells(d);
   if (role == "host") {
-    Dataset d = load_csv(job.data_spec(p.self, which));
-    check_features(m, d, model_dir + "/model.json");
     Dataset a = host_intersect(p, d, "predict");
+    if (!fp.cols.empty()) fp.apply_scale(a);
     std::vector<double> z(a.rows());
     for (size_t i = 0; i < a.rows(); ++i) {
       double s = 0;
@@ -57,16 +61,8 @@ void hetero_predict(Party& p, const std::string& model_dir) {
     p.send(job.guest, "hlr/predict/wx", WireWriter().f64s(z).take());
     return;
   }
-  DataSpec spec = job.data_spec(p.self, which);
-  Dataset d;
-  try {
-    d = load_csv(spec);
-  } catch (const Error&) {
-    spec.with_label = false;  // prediction data may come without labels
-    d = load_csv(spec);
-  }
-  check_features(m, d, model_dir + "/model.json");
   Dataset a = guest_intersect(p, d, "predict");
+  if (!fp.cols.empty()) fp.apply_scale(a);
   double b = m["intercept"] ? std::strtod(m["intercept"].Scalar().c_str(), nullptr) : 0.0;
   std::vector<double> z(a.rows(), b);
   for (size_t i = 0; i < a.rows(); ++i)

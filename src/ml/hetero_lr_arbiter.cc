@@ -22,6 +22,7 @@
 #include "fatectl/ml/metrics.h"
 #include "fatectl/ml/optimizer.h"
 #include "fatectl/ml/rng.h"
+#include "fatectl/ml/validation.h"
 #include "fatectl/ml/wire.h"
 #include "hetero_lr_common.h"
 
@@ -32,6 +33,7 @@ void arbiter(Party& p) {
   const LrParams& prm = job.params;
   const int S = prm.floating_point_precision + kDBits;
   // Wait until every party has loaded and checked its data: no key before that.
+  arbiter_alignment(p);
   std::vector<long> parties(job.hosts);
   parties.push_back(job.guest);
   long start = -1;
@@ -48,7 +50,7 @@ void arbiter(Party& p) {
   Optimizer opt(prm);
   std::vector<double> losses;
   uint64_t seed = prm.random_seed ? *prm.random_seed : fresh_seed();
-  bool converged = false;
+  bool converged = false, early_stopped = false;
   if (start > 0) {
     YAML::Node ck = p.load_checkpoint(start);
     opt.load_state(ck["optimizer"]);
@@ -129,6 +131,10 @@ void arbiter(Party& p) {
       }
     }
     pr.done();
+    // The guest's validation verdict (validation_freqs): early stopping ends training like convergence.
+    bool early_stop = false;
+    if (job.validation.enabled() && job.validation.need_run(e) && job.has_data(job.guest, 1))
+      early_stop = decode_verdict(p.recv(job.guest, E(e) + "/verdict")).stop;
     Status s;
     s.has_loss = !batch_losses.empty();
     if (s.has_loss) s.loss = std::accumulate(batch_losses.begin(), batch_losses.end(), 0.0) / batch_losses.size();
@@ -147,6 +153,10 @@ void arbiter(Party& p) {
         s.converged = std::sqrt(norm2) < prm.tol;
         break;
       }
+    }
+    if (early_stop) {
+      s.converged = true;
+      early_stopped = true;
     }
     if (s.has_loss) losses.push_back(s.loss);
     converged = s.converged;
@@ -171,6 +181,7 @@ void arbiter(Party& p) {
   summary["seed"] = seed;
   summary["key_length"] = prm.key_length;
   summary["losses"] = to_seq(losses);
+  if (job.validation.enabled()) summary["early_stopped"] = early_stopped;
   p.write_file("summary.json", yaml::to_json(summary) + "\n");
   p.write_timings();
   p.log("done");

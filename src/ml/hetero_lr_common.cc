@@ -248,9 +248,10 @@ Status recv_status(Party& p, long e) {
 
 // Guest and host at the end of an epoch: the weight change for the arbiter's weight_diff check
 // (masked gradients: only the parties know it), the arbiter's verdict, then checkpoint and report.
-// Returns whether training converged.
-bool end_epoch(Party& p, const LrParams& prm, long e, const std::vector<double>& w,
-               const std::vector<double>& delta_sum, const Optimizer& opt) {
+// Returns the status.
+Status end_epoch(Party& p, const LrParams& prm, long e, const std::vector<double>& w,
+                 const std::vector<double>& delta_sum, const Optimizer& opt,
+                 const std::function<void(const Status&, YAML::Node& checkpoint)>& extra) {
   if (prm.mask_gradients && prm.early_stop == EarlyStop::WeightDiff) {
     double sq = 0;
     for (double x : delta_sum) sq += x * x;
@@ -260,11 +261,14 @@ bool end_epoch(Party& p, const LrParams& prm, long e, const std::vector<double>&
   YAML::Node ck;
   ck["weights"] = to_seq(w);
   if (prm.mask_gradients) ck["optimizer"] = opt.state();
+  if (extra) extra(s, ck);
   p.save_checkpoint(e + 1, ck);
   p.report_epoch(e + 1, s.has_loss, s.loss, s.converged);
   p.maybe_stop(e + 1);
-  return s.converged;
+  return s;
 }
+
+bool weighted(const MlJob& job) { return job.weights.any(); }
 
 YAML::Node model_yaml(const MlJob& job, const std::string& role, long party, const std::vector<std::string>& names,
                       const std::vector<double>& w, bool intercept, long epochs, bool converged) {

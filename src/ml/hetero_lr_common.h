@@ -17,6 +17,7 @@
 // 2^(P+40), and the arbiter divides by 2^(P+40)·n after decryption. Because the integer
 // arithmetic is exact, the result does not depend on the key or on any randomness.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -67,13 +68,16 @@ std::string join_lines(const std::vector<std::string>& v);
 std::vector<std::string> split_lines(const std::string& s);
 
 // ---- id alignment (hetero_lr_align.cc) ----------------------------------------------------------
-// The one place where the guest and the hosts agree on common rows: salted SHA-256 of the ids;
-// the guest learns which of its ids each host has and tells the hosts the common rows' order.
-// `tag` separates alignments of one job ("train", "validate", "predict").
-/// The guest's side: its rows that every host has, in the agreed order.
+// The one place where the guest and the hosts agree on common rows: private set intersection
+// (src/psi, job.intersect.method), counts, and the checks that refuse a job on every party.
+// `tag` separates alignments of one job ("train", "validate", "predict"); "train" also runs the
+// data checks and tells the arbiter the verdict (docs/psi.md).
+/// The guest's side: its rows that every host has, in the agreed order (ids sorted as strings).
 Dataset guest_intersect(Party& p, const Dataset& d, const std::string& tag);
 /// A host's side: its rows in the order the guest sent.
 Dataset host_intersect(Party& p, const Dataset& d, const std::string& tag);
+/// The arbiter's side of training alignment: waits for the guest's verdict (Invalid if refused).
+void arbiter_alignment(Party& p);
 
 // ---- batches ------------------------------------------------------------------------------------
 /// Batches of the guest: shuffled positions of the aligned rows, cut into batch_size chunks.
@@ -119,9 +123,21 @@ struct Status {
 Status recv_status(Party& p, long e);
 /// Guest and host at the end of an epoch: the weight change for the arbiter's weight_diff check
 /// (masked gradients: only the parties know it), the arbiter's verdict, then checkpoint and report.
-/// Returns whether training converged.
-bool end_epoch(Party& p, const LrParams& prm, long e, const std::vector<double>& w,
-               const std::vector<double>& delta_sum, const Optimizer& opt);
+/// `extra` adds to the checkpoint (validation state) once the status is known. Returns the status.
+Status end_epoch(Party& p, const LrParams& prm, long e, const std::vector<double>& w,
+                 const std::vector<double>& delta_sum, const Optimizer& opt,
+                 const std::function<void(const Status&, YAML::Node& checkpoint)>& extra = {});
+
+// ---- sample weights -------------------------------------------------------------------
+// With sample weights the guest runs FATE's centralised path: hosts send [[fw_h]] at 2^kFwWBits,
+// the guest multiplies each row by its weight round(w·2^kWBits) and adds w·half_d at 2^kDBits,
+// so [[d]] keeps the usual scale 2^kDBits and nothing else changes for hosts or arbiter.
+constexpr int kWBits = 20;
+constexpr int kFwWBits = kDBits - kWBits;
+/// Bits of the host's forward values: kDBits, or kFwWBits with sample weights.
+inline int fw_bits(bool weighted) { return weighted ? kFwWBits : kDBits; }
+/// Whether the job trains with sample weights (every party knows this from the job file).
+bool weighted(const MlJob& job);
 
 // ---- model files --------------------------------------------------------------------------------
 /// model.json of a guest or host (fatectl-lr-model/1).

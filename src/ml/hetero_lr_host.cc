@@ -25,6 +25,7 @@
 #include "fatectl/ml/rng.h"
 #include "fatectl/ml/wire.h"
 #include "hetero_lr_common.h"
+#include "outputs.h"
 
 namespace fatectl::ml::detail::hlr {
 
@@ -34,13 +35,34 @@ void host(Party& p) {
   const int P = prm.floating_point_precision, S = P + kDBits;
   const int hidx = job.host_index(p.self);
   Dataset raw = p.training_data();
+  FittedPrep fp = fit_cells(job.prep, raw, local_sum());  // FATE's data_transform: before the intersection
   std::optional<Dataset> vraw;
-  if (job.has_data(p.self, 1)) vraw = load_csv(job.data_spec(p.self, 1));
+  if (job.has_data(p.self, 1)) {
+    vraw = load_csv(job.data_spec(p.self, 1));
+    if (vraw->feature_names != raw.feature_names)
+      throw invalid(vraw->file + ":1: the feature columns differ from the training file's");
+    fp.apply_cells(*vraw);
+  }
   Dataset d = host_intersect(p, raw, "train");
+  fit_scale(job.prep, d, local_sum(), fp);  // FATE's feature_scale: after it
+  std::optional<Dataset> v;
+  {
+    WireReader vr(p.recv(job.guest, "hlr/eval/validate"), "validate");
+    bool guest_validates = vr.u64() != 0;
+    vr.done();
+    if (guest_validates) {
+      if (!vraw)
+        throw invalid(job.file + ": parties[" + std::to_string(p.self) +
+                      "].data: the guest has a validation file (data[1]) but this host has none");
+      v = host_intersect(p, *vraw, "validate");
+      fp.apply_scale(*v);
+    }
+  }
   const size_t N = d.rows(), ch = d.cols();
   const bool one_host = job.hosts.size() == 1;
   const bool masked = masked_batches(prm, N);
-  const bool async = one_host && !masked;
+  const bool wtd = weighted(job);  // the guest's rows carry weights: [[fw]] at fw_bits(true)
+  const bool async = one_host && !masked && !wtd;
   const bool with_loss = one_host;
 
   long have = p.opts.resume ? p.checkpoint_epochs() : 0;
@@ -48,14 +70,29 @@ void host(Party& p) {
   const he::PublicKey& pk = st.pk;
   std::vector<double> w;
   Optimizer opt(prm);
+  BestModels best(job.validation.tracked().size());
+  Verdict last;
   if (st.start > 0) {
     YAML::Node ck = p.load_checkpoint(st.start);
     w = from_seq(ck["weights"]);
     if (ck["optimizer"]) opt.load_state(ck["optimizer"]);
+    best.load_state(ck["validation"]["best"]);
+    last = verdict_from(ck["validation"]["last"]);
     p.log("resumed after epoch " + std::to_string(st.start));
   } else {
     w = init_weights(prm, st.seed, "host/" + std::to_string(hidx), ch);
   }
+  // X_h·w_h of aligned rows to the guest, in the clear (as FATE's validation and prediction).
+  auto send_wx = [&](const Dataset& data, const std::string& tag) {
+    std::vector<double> z(data.rows());
+    for (size_t i = 0; i < data.rows(); ++i) {
+      const double* x = data.row(i);
+      double s = 0;
+      for (size_t j = 0; j < ch; ++j) s += x[j] * w[j];
+      z[i] = s;
+    }
+    p.send(job.guest, "hlr/" + tag + "/wx", WireWriter().f64s(z).take());
+  };
   std::vector<int64_t> xq = quantize(d, P);
 
   long e = st.start;
@@ -85,7 +122,7 @@ void host(Party& p) {
         double s = 0;
         for (size_t j = 0; j < ch; ++j) s += x[j] * w[j];
         wxh[k] = s;
-        fwq[k] = quant(0.25 * s, kDBits);
+        fwq[k] = quant(0.25 * s, fw_bits(wtd));
       }
       std::vector<Ciphertext> fwc;
       {
@@ -100,14 +137,14 @@ void host(Party& p) {
       }
       if (with_loss) {
         std::vector<Ciphertext> sq;
-        if (!masked) {
+        if (!masked && !wtd) {
           double s = 0;
           for (double v : wxh) s += v * v;
           BigInt v = he::to_plaintext(pk, big_from_double(s, S));
           sq = he::encrypt_batch(pk, std::span<const BigInt>(&v, 1), p.pool);
         } else {
           std::vector<BigInt> v;
-          for (double x : wxh) v.push_back(big_from_double(x * x, S));
+          for (double x : wxh) v.push_back(big_from_double(x * x, wtd ? S - kWBits : S));  // the guest weights them
           sq = he::encrypt_batch(pk, std::span<const BigInt>(v), p.pool);
         }
         BigInt nv = he::to_plaintext(pk, big_from_double(penalty_value(w, prm, false), S));
@@ -161,28 +198,25 @@ void host(Party& p) {
       for (size_t j = 0; j < ch; ++j) delta_sum[j] += delta[j];
       apply_update(w, delta, prm, e, false);
     }
-    converged = end_epoch(p, prm, e, w, delta_sum, opt);
-  }
-  auto send_wx = [&](const Dataset& data, const std::string& tag) {
-    std::vector<double> z(data.rows());
-    for (size_t i = 0; i < data.rows(); ++i) {
-      const double* x = data.row(i);
-      double s = 0;
-      for (size_t j = 0; j < ch; ++j) s += x[j] * w[j];
-      z[i] = s;
+    if (v && job.validation.enabled() && job.validation.need_run(e)) {
+      send_wx(*v, "e" + std::to_string(e) + "/validate");
+      last = decode_verdict(p.recv(job.guest, E(e) + "/verdict"));
+      best.record(last, w, e);
     }
-    p.send(job.guest, "hlr/" + tag + "/wx", WireWriter().f64s(z).take());
-  };
-  send_wx(d, "train");
-  WireReader vr(p.recv(job.guest, "hlr/eval/validate"), "validate");
-  if (vr.u64()) {
-    if (!vraw)
-      throw invalid(job.file + ": parties[" + std::to_string(p.self) +
-                    "].data: the guest has a validation file (data[1]) but this host has none");
-    Dataset v = host_intersect(p, *vraw, "validate");
-    send_wx(v, "validate");
+    converged = end_epoch(p, prm, e, w, delta_sum, opt, [&](const Status&, YAML::Node& ck) {
+                  ck["validation"]["best"] = best.state();
+                  ck["validation"]["last"] = verdict_yaml(last);
+                }).converged;
   }
-  p.write_file("model.json", yaml::to_json(model_yaml(job, "host", p.self, d.feature_names, w, false, e, converged)) + "\n");
+  long best_epoch = -1;
+  if (job.validation.early_stopping_rounds > 0)
+    if (const auto* bw = best.final(last, &best_epoch)) w = *bw;
+  send_wx(d, "train");
+  if (v) send_wx(*v, "validate");
+  YAML::Node model = model_yaml(job, "host", p.self, d.feature_names, w, false, e, converged);
+  if (best_epoch >= 0) model["best_iteration"] = best_epoch + 1;
+  model["preparation"] = fp.to_yaml();
+  p.write_file("model.json", yaml::to_json(model) + "\n");
   p.write_timings();
   p.log("done");
 }

@@ -54,7 +54,7 @@ double ks(const std::vector<double>& labels, const std::vector<double>& scores) 
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
   double best = 0;
   for (int k = 0; k < 100; ++k) {
-    size_t idx = static_cast<size_t>(std::floor(static_cast<double>(n) * k / 100.0));
+    size_t idx = static_cast<size_t>(static_cast<double>(n) * (k / 100.0));  // FATE: int(n * (k/100))
     if (idx >= n) idx = n - 1;
     double t = sorted[idx];
     size_t tp = 0, fp = 0;

@@ -9,84 +9,12 @@
 
 #include "fatectl/core/error.h"
 #include "fatectl/core/yaml.h"
+#include "param_reader.h"
 
 namespace fatectl::ml {
-namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-struct Reader {
-  const std::string& file;
-  std::string prefix;
-
-  Error err(const YAML::Node& n, const std::string& key, const std::string& msg) const {
-    return invalid_at(yaml::where(n, file), prefix + key, msg);
-  }
-  // Numbers are converted here, range-checked, never with yaml-cpp's as<T>() (whose "bad
-  // conversion" would escape as a library exception on 1e999 or 99999999999999999999).
-  double num(const YAML::Node& n, const std::string& key) const {
-    auto t = yaml::scalar_type(n);
-    if (!n.IsScalar() || (t != yaml::ScalarType::Int && t != yaml::ScalarType::Float))
-      throw err(n, key, "expected a number");
-    std::string s = n.Scalar();
-    if (!s.empty() && s[0] == '+') s.erase(0, 1);
-    double v = 0;
-    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (r.ec != std::errc() || r.ptr != s.data() + s.size() || !std::isfinite(v))
-      throw err(n, key, "expected a finite number, got " + yaml::quote_excerpt(n.Scalar()));
-    return v;
-  }
-  long integer(const YAML::Node& n, const std::string& key, long lo = std::numeric_limits<long>::min(),
-               long hi = std::numeric_limits<long>::max()) const {
-    if (!n.IsScalar() || yaml::scalar_type(n) != yaml::ScalarType::Int) throw err(n, key, "expected an integer");
-    std::string s = n.Scalar();
-    if (!s.empty() && s[0] == '+') s.erase(0, 1);
-    long v = 0;
-    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (r.ec != std::errc() || r.ptr != s.data() + s.size() || v < lo || v > hi)
-      throw err(n, key,
-                (lo == std::numeric_limits<long>::min() && hi == std::numeric_limits<long>::max()
-                     ? std::string("expected an integer that fits in 64 bits")
-                     : "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]") +
-                    ", got " + yaml::quote_excerpt(n.Scalar()));
-    return v;
-  }
-  bool boolean(const YAML::Node& n, const std::string& key) const {
-    if (!n.IsScalar() || yaml::scalar_type(n) != yaml::ScalarType::Bool) throw err(n, key, "expected true or false");
-    return n.as<bool>();
-  }
-  std::string text(const YAML::Node& n, const std::string& key) const {
-    if (!n.IsScalar()) throw err(n, key, "expected a string");
-    return n.Scalar();
-  }
-  template <typename E>
-  E choice(const YAML::Node& n, const std::string& key, const std::vector<std::pair<std::string, E>>& opts) const {
-    std::string v = yaml::scalar_type(n) == yaml::ScalarType::Null ? "none" : lower(text(n, key));
-    std::string all;
-    for (auto& [name, e] : opts) {
-      if (lower(name) == v) return e;
-      all += (all.empty() ? "" : ", ") + name;
-    }
-    throw err(n, key, "unknown value '" + n.Scalar() + "' (one of: " + all + ")");
-  }
-  void known(const YAML::Node& m, const std::set<std::string>& keys) const {
-    for (auto it = m.begin(); it != m.end(); ++it) {
-      std::string k = it->first.Scalar();
-      if (!keys.count(k)) {
-        std::string all;
-        for (auto& s : keys) all += (all.empty() ? "" : ", ") + s;
-        throw err(it->first, k, "unknown parameter (known: " + all + ")");
-      }
-    }
-  }
-};
-
-LrParams read_params(const YAML::Node& node, const std::string& file);
-
-}  // namespace
+using detail::lower;
+using detail::Reader;
 
 const char* to_string(Penalty p) { return p == Penalty::L1 ? "L1" : p == Penalty::L2 ? "L2" : "none"; }
 const char* to_string(OptimizerKind o) {
@@ -111,6 +39,10 @@ const char* to_string(InitMethod m) {
   return "?";
 }
 
+namespace {
+LrParams read_params(const YAML::Node& node, const std::string& file);
+}
+
 LrParams LrParams::parse(const YAML::Node& node, const std::string& file) {
   return yaml::at_edge(file, [&] { return read_params(node, file); });
 }
@@ -124,7 +56,13 @@ LrParams read_params(const YAML::Node& node, const std::string& file) {
   r.known(node, {"penalty", "tol", "alpha", "optimizer", "batch_size", "shuffle", "masked_rate", "learning_rate",
                  "init_param", "max_iter", "early_stop", "decay", "decay_sqrt", "encrypt_param",
                  "floating_point_precision", "predict_param", "mask_gradients", "aggregate_iters", "threads",
-                 "batch_strategy", "id_column", "label_column"});
+                 "batch_strategy", "id_column", "label_column",
+                 // parsed by MlJob (prep.h, sample_weight.h, validation.h):
+                 "data_transform", "feature_scale", "homo_statistics", "class_weight", "sample_weight",
+                 "callback_param", "validation_freqs", "early_stopping_rounds", "metrics", "use_first_metric_only",
+                 "choose_threshold",
+                 // id alignment, parsed by IntersectParams (intersect_params.h):
+                 "intersect_method", "min_intersect_rows", "min_intersect_ratio", "allow_host_label_column"});
   for (auto it = node.begin(); it != node.end(); ++it) {
     std::string k = it->first.Scalar();
     const YAML::Node v = it->second;  // by value: it-> yields a temporary

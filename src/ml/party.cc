@@ -76,7 +76,15 @@ std::string Party::recv(long from, const std::string& name) {
   auto deadline = std::chrono::steady_clock::now() + job.timeout;
   const auto slice = std::chrono::milliseconds(200);
   for (;;) {
-    if (opts.cancel && opts.cancel->load()) throw failed("party " + std::to_string(self) + ": stopped because another party failed");
+    if (opts.cancel && opts.cancel->load()) {
+      // A message the failed party sent before it stopped (a verdict saying why) is still read.
+      try {
+        return ch_.recv(from, name, std::chrono::milliseconds(0));
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::Timeout) throw;
+      }
+      throw Relayed(ErrorKind::Failed, "party " + std::to_string(self) + ": stopped because another party failed");
+    }
     auto now = std::chrono::steady_clock::now();
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
     if (left.count() <= 0)
@@ -90,6 +98,14 @@ std::string Party::recv(long from, const std::string& name) {
                                         name + "' from party " + std::to_string(from) + " (" + job.role_of(from) +
                                         ") within the job timeout");
     }
+  }
+}
+
+void Party::flush() {
+  try {
+    ch_.flush(std::min<std::chrono::milliseconds>(job.timeout, std::chrono::seconds(30)));
+  } catch (const Error&) {
+    // best effort: the verdict is a courtesy to the peers; this party fails anyway
   }
 }
 
@@ -223,6 +239,20 @@ void Party::report_epoch(long epochs, bool has_loss, double loss, bool converged
   if (converged) s << " converged";
   log(s.str());
   if (opts.on_epoch) opts.on_epoch(r);
+}
+
+void Party::report_progress(long epoch, size_t batch, size_t batches, size_t rows_done, size_t rows_total) {
+  if (!opts.on_progress) return;
+  ProgressReport r;
+  r.party = self;
+  r.epoch = epoch + 1;
+  r.max_iter = job.params.max_iter;
+  r.batch = batch;
+  r.batches = batches;
+  r.rows_done = rows_done;
+  r.rows_total = rows_total;
+  r.elapsed_s = elapsed();
+  opts.on_progress(r);
 }
 
 void Party::maybe_stop(long epochs) const {

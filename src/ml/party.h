@@ -9,10 +9,28 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "fatectl/core/error.h"
 #include "fatectl/core/thread_pool.h"
+#include "fatectl/fed/run_control.h"
 #include "fatectl/ml/train.h"
 
 namespace fatectl::ml::detail {
+
+/// A party's failure that only passes on another party's (a verdict "refused by …", or stopped
+/// because another party failed): an in-process run reports the original failure instead.
+struct Relayed : Error {
+  using Error::Error;
+};
+
+/// A refusal verdict another party decided and every party was told (id alignment): shared, so
+/// the peers are not aborted (fed::SharedVerdict), and relayed, so an in-process run reports the
+/// original instead.
+struct RelayedVerdict : fed::SharedVerdict {
+  using fed::SharedVerdict::SharedVerdict;
+};
+
+/// A refusal this party decided and told every party that needs it before ending (id alignment).
+inline fed::SharedVerdict refused(const std::string& reason) { return fed::SharedVerdict(ErrorKind::Invalid, reason); }
 
 /// One party's running context.
 class Party {
@@ -25,6 +43,9 @@ class Party {
 
   void send(long to, const std::string& name, const std::string& payload);
   std::string recv(long from, const std::string& name);
+  /// Waits (at most 30 s) until the peers have the messages sent so far: before a party ends a
+  /// job it refuses, so that its verdict reaches the others.
+  void flush();
   /// Appends a line to train.log (and to the debug log).
   void log(const std::string& line);
   double elapsed() const;
@@ -40,6 +61,8 @@ class Party {
   /// Writes a file under out_dir atomically.
   void write_file(const std::string& name, const std::string& text) const;
   void report_epoch(long epochs, bool has_loss, double loss, bool converged);
+  /// Within epoch `epoch` (0-based): batches finished and rows encrypted (RunOptions::on_progress).
+  void report_progress(long epoch, size_t batch, size_t batches, size_t rows_done, size_t rows_total);
   void mark_loop_start() { last_mark_ = elapsed(); }
   void maybe_stop(long epochs) const;  ///< testing hook (RunOptions::stop_after_epochs)
   /// The training table: RunOptions::train_data when given, else data[0] loaded and checked.

@@ -53,8 +53,13 @@ void PadCipher::add_peer(long peer, const std::string& pub) {
 
 std::vector<uint64_t> pad_stream(const std::string& secret, const std::string& job_id, long lo, long hi, long round,
                                  size_t count) {
+  return pad_stream(secret, job_id, lo, hi, std::to_string(round), count);
+}
+
+std::vector<uint64_t> pad_stream(const std::string& secret, const std::string& job_id, long lo, long hi,
+                                 const std::string& tag, size_t count) {
   unsigned char key[32];
-  std::string info = "fatectl/homo-lr/pad/" + std::to_string(lo) + "-" + std::to_string(hi) + "/" + std::to_string(round);
+  std::string info = "fatectl/homo-lr/pad/" + std::to_string(lo) + "-" + std::to_string(hi) + "/" + tag;
   EVP_PKEY_CTX* k = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr);
   size_t klen = sizeof key;
   bool ok = k && EVP_PKEY_derive_init(k) > 0 && EVP_PKEY_CTX_set_hkdf_md(k, EVP_sha256()) > 0 &&
@@ -91,6 +96,39 @@ std::vector<uint64_t> PadCipher::mask(long self, const std::string& job_id, long
     for (size_t i = 0; i < v.size(); ++i) v[i] = self < peer ? v[i] + pad[i] : v[i] - pad[i];
   }
   return v;
+}
+
+std::vector<unsigned __int128> PadCipher::mask128(long self, const std::string& job_id, const std::string& tag,
+                                                  std::vector<unsigned __int128> v) const {
+  for (auto& [peer, secret] : impl_->secrets) {
+    long lo = std::min(self, peer), hi = std::max(self, peer);
+    auto pad = pad_stream(secret, job_id, lo, hi, tag, 2 * v.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+      unsigned __int128 q = (static_cast<unsigned __int128>(pad[2 * i + 1]) << 64) | pad[2 * i];
+      v[i] = self < peer ? v[i] + q : v[i] - q;
+    }
+  }
+  return v;
+}
+
+unsigned __int128 to_fixed128(double x, const std::string& what) {
+  double s = std::nearbyint(std::ldexp(x, 40));
+  if (!(std::fabs(s) < 0x1p120))
+    throw failed("secure aggregation: " + what + ": value " + std::to_string(x) + " is too large to aggregate");
+  // |s| < 2^120: split into 2^60-sized halves to convert exactly.
+  bool neg = s < 0;
+  double a = std::fabs(s);
+  double hi = std::floor(std::ldexp(a, -60)), lo = a - std::ldexp(hi, 60);
+  unsigned __int128 u = (static_cast<unsigned __int128>(static_cast<uint64_t>(hi)) << 60) + static_cast<uint64_t>(lo);
+  return neg ? ~u + 1 : u;
+}
+
+double from_fixed128(unsigned __int128 v) {
+  bool neg = static_cast<__int128>(v) < 0;
+  unsigned __int128 a = neg ? ~v + 1 : v;
+  double x = std::ldexp(static_cast<double>(static_cast<uint64_t>(a >> 64)), 64) + static_cast<double>(static_cast<uint64_t>(a));
+  x = std::ldexp(x, -40);
+  return neg ? -x : x;
 }
 
 uint64_t to_fixed(double x) {

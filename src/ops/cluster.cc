@@ -10,6 +10,8 @@
 #include "fatectl/kube/kubeconfig.h"
 #include "fatectl/plan/plan.h"
 #include "fatectl/ops/mounted_secrets.h"
+#include "fatectl/ops/exchange_certs.h"
+#include "fatectl/release/pending.h"
 #include "fatectl/render/render.h"
 #include "fatectl/version.h"
 
@@ -137,31 +139,56 @@ Record new_record(const spec::ClusterSpec& spec, const std::string& spec_text, i
   r.spec_file = spec.file;
   r.spec = spec_text;
   r.inventory = inventory_of(objs);
+  if (release::is_pending(status)) r.holder = release::Holder::self();
   return r;
+}
+
+/// Settles a pending revision whose process is gone (marks it failed and says so) and refuses
+/// to start while another fatectl is still working on the release.
+void settle_or_refuse(Store& store, std::vector<Record>& history, const std::string& name, const std::string& verb) {
+  std::string busy;
+  release::settle_stale(store, history, &busy);
+  if (!busy.empty())
+    throw ReleaseBusy("cannot " + verb + " '" + name + "' now: " + busy +
+                      "; wait for it to finish (a revision whose process is gone is marked failed by the next command)");
+}
+
+/// Before a change of an installed release: a pending revision whose fatectl is gone is marked
+/// failed (and said so); one whose fatectl still works refuses the change (check_not_pending,
+/// unless take_over_pending).
+void settle_then_check(Store& store, std::vector<Record>& history, bool take_over_pending) {
+  release::settle_stale(store, history);
+  check_not_pending(history, take_over_pending);
+}
+
+/// Saves the final state of a revision: no holder, stamped now.
+void save_final(Store& store, Record& rec, const char* status, const std::string& description) {
+  rec.status = status;
+  rec.description = description;
+  rec.updated = now();
+  rec.holder = release::Holder{};
+  store.save(rec);
 }
 
 /// Applies + waits for a revision already saved as pending; records the outcome.
 void deploy_revision(kube::Client& c, Store& store, Record& rec, const std::vector<Manifest>& objs,
                      const DeployOptions& o, const std::string& verb) {
+  release::Heartbeat beat(store, rec);
   try {
     apply_objects(c, objs, o, false);
     if (o.wait) wait_for(c, objs, o);
   } catch (const Error& e) {
-    rec.status = release::kFailed;
-    rec.description = verb + " failed: " + log::redact(e.what());
-    rec.updated = now();
+    beat.stop();
     try {
       kube::Client::Grace grace(c);  // the record is saved even when the deadline just passed
-      store.save(rec);
+      save_final(store, rec, release::kFailed, verb + " failed: " + log::redact(e.what()));
     } catch (const Error& e2) {
       log::warn("could not record the failure in the release record: {}", e2.what());
     }
     throw;
   }
-  rec.status = release::kDeployed;
-  rec.description = verb + " complete" + std::string(o.wait ? "" : " (not waited for)");
-  rec.updated = now();
-  store.save(rec);
+  beat.stop();
+  save_final(store, rec, release::kDeployed, verb + " complete" + std::string(o.wait ? "" : " (not waited for)"));
 }
 
 void ensure_namespace(kube::Client& c, const std::vector<Manifest>& objs, const std::string& ns,
@@ -189,14 +216,15 @@ void supersede_older(Store& store, const std::vector<Record>& history, int curre
     }
 }
 
-/// Shared by upgrade and rollback: apply the new revision, prune, wait, record.
+/// Shared by upgrade and rollback: apply the new revision, prune, wait, record. `done` is the
+/// description of the revision when it succeeds.
 DeployResult roll_forward(kube::Client& c, const spec::ClusterSpec& spec, const std::string& spec_text,
-                          const DeployOptions& o, const std::string& verb, const std::vector<Record>& history) {
+                          const DeployOptions& o, const std::string& verb, const std::vector<Record>& history,
+                          const std::string& done) {
   DeployResult res;
   res.name = spec.name;
   res.namespace_ = spec.namespace_;
   res.objects = render_for(c, spec, o.dry_run == "client");
-  if (o.dry_run == "client") return res;
   if (o.dry_run.empty()) {
     check_not_pending(history, o.take_over_pending);
     if (o.expected_revision > 0 && history.back().revision != o.expected_revision)
@@ -205,7 +233,6 @@ DeployResult roll_forward(kube::Client& c, const spec::ClusterSpec& spec, const 
                         "); nothing was changed -- run the command again");
   }
   int rev = history.back().revision + 1;
-  res.revision = rev;
   std::set<ObjectRef> now_refs;
   for (const auto& m : res.objects) now_refs.insert(m.ref());
   std::vector<release::InventoryItem> gone;
@@ -218,12 +245,14 @@ DeployResult roll_forward(kube::Client& c, const spec::ClusterSpec& spec, const 
     }
     gone.push_back(it);
   }
-  if (o.dry_run == "server") {
-    apply_objects(c, res.objects, o, true);
+  if (!o.dry_run.empty()) {
+    if (o.dry_run == "server") apply_objects(c, res.objects, o, true);
     for (const auto& g : gone) res.pruned.push_back(g.ref);
+    res.revision = rev;
     res.status = "dry-run";
     return res;
   }
+  res.revision = rev;
   Store store(c, spec.namespace_);
   const char* pending = verb == "rollback" ? release::kPendingRollback : release::kPendingUpgrade;
   Record rec = new_record(spec, spec_text, rev, pending, res.objects);
@@ -237,6 +266,7 @@ DeployResult roll_forward(kube::Client& c, const spec::ClusterSpec& spec, const 
     throw ReleaseBusy("release '" + spec.name + "' revision " + std::to_string(rev) +
                       " was just reserved by another command changing it; nothing was changed -- see `fatectl "
                       "cluster history " + spec.name + "` and run the command again once that one is done");
+  release::Heartbeat beat(store, rec);
   try {
     apply_objects(c, res.objects, o, false);
     res.pruned = delete_objects(c, gone);
@@ -244,19 +274,16 @@ DeployResult roll_forward(kube::Client& c, const spec::ClusterSpec& spec, const 
     if (o.wait) wait_for(c, res.objects, o);
     if (o.before_record) o.before_record();
   } catch (const Error& e) {
-    rec.status = release::kFailed;
-    rec.description = verb + " failed: " + log::redact(e.what());
-    rec.updated = now();
+    beat.stop();
     try {
-      store.save(rec);
+      kube::Client::Grace grace(c);  // the record is saved even when the deadline just passed
+      save_final(store, rec, release::kFailed, verb + " failed: " + log::redact(e.what()));
     } catch (const Error&) {
     }
     throw;
   }
-  rec.status = release::kDeployed;
-  rec.description = verb == "rollback" ? "rollback complete" : "upgrade complete";
-  rec.updated = now();
-  store.save(rec);
+  beat.stop();
+  save_final(store, rec, release::kDeployed, done + std::string(o.wait ? "" : " (not waited for)"));
   supersede_older(store, history, rev);
   store.prune(spec.name, 10);
   res.status = rec.status;
@@ -306,20 +333,25 @@ int compare_versions(const std::string& a, const std::string& b) {
   return 0;
 }
 
+bool secret_key_name(const std::string& key) {
+  std::string k = key;
+  for (auto& ch : k) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return k.find("password") != std::string::npos || k.find("passwd") != std::string::npos ||
+         k.find("secret") != std::string::npos || k.find("token") != std::string::npos || k == "accesskey" ||
+         k == "default_pass";
+}
+
 namespace {
 // Values under keys that name a password, secret or token in the spec are registered as secrets
-// so that no message, diff or dry-run output shows them.
+// so that no message, diff or dry-run output shows them (a short one in its base64 form only; the
+// spec and Secret data are masked by key where they are printed).
 void register_spec_secrets(const YAML::Node& n, const std::string& key) {
   if (n.IsMap()) {
     for (const auto& kv : n) register_spec_secrets(kv.second, kv.first.IsScalar() ? kv.first.Scalar() : "");
   } else if (n.IsSequence()) {
     for (const auto& e : n) register_spec_secrets(e, key);
   } else if (n.IsScalar()) {
-    std::string k = key;
-    for (auto& ch : k) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (k.find("password") != std::string::npos || k.find("passwd") != std::string::npos ||
-        k.find("secret") != std::string::npos || k.find("token") != std::string::npos || k == "accesskey")
-      log::add_secret(n.Scalar());
+    if (secret_key_name(key)) kube::register_secret_value(n.Scalar());
   }
 }
 }  // namespace
@@ -341,6 +373,14 @@ std::vector<Manifest> render_for(kube::Client& c, const spec::ClusterSpec& spec,
     r = ObjectRef::of(n);
     if (!seen.insert(r).second)
       throw failed("rendering produced " + r.str() + " twice (module " + o.module + "); this is a fatectl bug");
+    if (r.kind == "Secret" && n["stringData"]) {
+      // rendered readable; applied as `data`, the form the API server stores and returns (so that
+      // diffs compare like with like and server-side apply owns the keys it sets)
+      YAML::Node data = n["data"] ? n["data"] : YAML::Node(YAML::NodeType::Map);
+      for (const auto& kv : n["stringData"]) data[kv.first.Scalar()] = yaml::str(kube::base64_encode(kv.second.Scalar()));
+      n["data"] = data;
+      n.remove("stringData");
+    }
     kube::register_secret_values(n);
     out.push_back(Manifest{o.module, n});
   }
@@ -356,17 +396,22 @@ DeployResult install(kube::Client& c, const spec::ClusterSpec& spec, const std::
   if (o.dry_run == "client") return res;
   Store store(c, spec.namespace_);
   auto history = store.history(spec.name);
+  if (o.dry_run.empty()) settle_or_refuse(store, history, spec.name, "install");
   int rev = 1;
   if (!history.empty()) {
     const Record& last = history.back();
     if (last.status == release::kDeployed && last.spec == spec_text) {
       res.unchanged = true;
+      rev = last.revision;
+    } else if (last.status == release::kUninstalled) {
+      rev = last.revision + 1;  // uninstalled with --keep-history: a fresh install continues the history
     } else if (last.status == release::kDeployed || last.revision > 1 || last.status == release::kSuperseded) {
       throw invalid("cluster '" + spec.name + "' is already installed in namespace '" + spec.namespace_ +
                     "' (revision " + std::to_string(last.revision) + ", " + last.status +
                     ") with a different spec: use `fatectl cluster upgrade -f " + spec.file + "`");
+    } else {
+      rev = last.revision;  // an interrupted or failed first install: converge on the same revision
     }
-    rev = last.revision;  // an interrupted or failed first install: converge on the same revision
   }
   res.revision = rev;
   if (o.plan) plan::check_before_install(c, spec, res.objects);  // stops before anything is applied
@@ -396,9 +441,43 @@ DeployResult install(kube::Client& c, const spec::ClusterSpec& spec, const std::
   Record rec = new_record(spec, spec_text, rev, release::kPendingInstall, res.objects);
   store.save(rec);  // before applying: an interrupted install still knows every object it may have created
   deploy_revision(c, store, rec, res.objects, o, "install");
+  if (rev > 1) supersede_older(store, history, rev);
   res.status = rec.status;
   return res;
 }
+
+namespace {
+
+/// The newest deployed revision, if any.
+const Record* last_deployed(const std::vector<Record>& history) {
+  const Record* d = nullptr;
+  for (const auto& r : history)
+    if (r.status == release::kDeployed) d = &r;
+  return d;
+}
+
+/// The spec stored in a revision, parsed.
+spec::ClusterSpec spec_of(const Record& r) {
+  return spec::parse(r.spec, r.spec_file.empty() ? "revision " + std::to_string(r.revision) : r.spec_file);
+}
+
+/// Rollback's target: `revision`, or (0) the newest earlier deployed/superseded one; an
+/// uninstalled release goes back to its last revision.
+const Record& pick_rollback_target(const std::vector<Record>& history, const std::string& name, int revision) {
+  if (revision > 0) {
+    for (const auto& r : history)
+      if (r.revision == revision) return r;
+    std::string revs;
+    for (const auto& r : history) revs += (revs.empty() ? "" : ", ") + std::to_string(r.revision);
+    throw invalid("cluster '" + name + "' has no revision " + std::to_string(revision) + " (it has " + revs + ")");
+  }
+  if (history.back().status == release::kUninstalled) return history.back();
+  for (auto it = history.rbegin() + 1; it != history.rend(); ++it)
+    if (it->status == release::kSuperseded || it->status == release::kDeployed) return *it;
+  throw failed("cluster '" + name + "' has no earlier revision to roll back to");
+}
+
+}  // namespace
 
 DeployResult upgrade(kube::Client& c, const spec::ClusterSpec& spec, const std::string& spec_text,
                      const DeployOptions& o) {
@@ -407,9 +486,12 @@ DeployResult upgrade(kube::Client& c, const spec::ClusterSpec& spec, const std::
   if (history.empty())
     throw failed("cluster '" + spec.name + "' is not installed in namespace '" + spec.namespace_ +
                  "': use `fatectl cluster install -f " + spec.file + "`");
-  const Record* deployed = nullptr;
-  for (const auto& r : history)
-    if (r.status == release::kDeployed) deployed = &r;
+  if (o.dry_run.empty()) settle_then_check(store, history, false);
+  if (history.back().status == release::kUninstalled)
+    throw failed("cluster '" + spec.name + "' was uninstalled (history kept): use `fatectl cluster install -f " +
+                 spec.file + "`, or `fatectl cluster rollback " + spec.name + "` to restore revision " +
+                 std::to_string(history.back().revision));
+  const Record* deployed = last_deployed(history);
   const Record& base = deployed ? *deployed : history.back();
   if (!o.force) {
     if (!base.chart.empty() && base.chart != spec.chart_name)
@@ -420,28 +502,73 @@ DeployResult upgrade(kube::Client& c, const spec::ClusterSpec& spec, const std::
       throw invalid(spec.file + ": chartVersion: refusing to downgrade from " + base.chart_version + " to " +
                     spec.chart_version + " (FATE's database migrations only go forward) — pass --force if you mean it");
   }
-  return roll_forward(c, spec, spec_text, o, "upgrade", history);
+  if (!o.atomic || !o.dry_run.empty()) return roll_forward(c, spec, spec_text, o, "upgrade", history, "upgrade complete");
+  if (!deployed)
+    throw invalid("--atomic: cluster '" + spec.name + "' has no deployed revision to return to (revision " +
+                  std::to_string(history.back().revision) + " is " + history.back().status + "); upgrade without --atomic");
+  int back_to = deployed->revision;
+  try {
+    return roll_forward(c, spec, spec_text, o, "upgrade", history, "upgrade complete");
+  } catch (const Error& e) {
+    std::string why = log::redact(e.what());
+    log::warn("upgrade failed: {}", why);
+    log::warn("--atomic: rolling back to revision {}", back_to);
+    // the rollback has a --timeout of its own: the upgrade may have spent the command's
+    kube::ClientOptions co;
+    co.deadline = c.deadline().for_command(std::chrono::duration_cast<kube::Deadline::Ms>(o.timeout),
+                                           "--timeout (the --atomic rollback)");
+    kube::Client rc(c.config(), co);
+    auto now_history = Store(rc, spec.namespace_).history(spec.name);
+    const Record& target = pick_rollback_target(now_history, spec.name, back_to);
+    DeployOptions ro = o;
+    ro.atomic = false;
+    ro.force = true;
+    ro.before_record = nullptr;  // an exchange: the caller restores the routes it found
+    DeployResult back;
+    try {
+      back = roll_forward(rc, spec_of(target), target.spec, ro, "rollback", now_history,
+                          "rollback to revision " + std::to_string(back_to) + " after the failed upgrade (--atomic)");
+    } catch (const Error& e2) {
+      throw Error(e.kind(), "upgrade failed: " + why + "; --atomic: the rollback to revision " + std::to_string(back_to) +
+                                " failed too: " + log::redact(e2.what()) + " (see `fatectl cluster history " +
+                                spec.name + "`)");
+    }
+    throw Error(e.kind(), "upgrade failed: " + why + "; --atomic: rolled back to revision " + std::to_string(back_to) +
+                              " (now revision " + std::to_string(back.revision) + ", all ready)");
+  }
 }
 
 DeployResult rollback(kube::Client& c, const std::string& ns, const std::string& name, int revision,
                       const DeployOptions& o) {
   Store store(c, ns);
   auto history = store.history(name);
-  Record target = rollback_target(c, ns, name, revision);
-  spec::ClusterSpec spec = spec::parse(target.spec, target.spec_file.empty() ? "revision " + std::to_string(target.revision) : target.spec_file);
-  log::info("rolling back '{}' to revision {} ({})", name, target.revision, target.chart_version);
+  if (history.empty()) throw failed("no cluster '" + name + "' in namespace '" + ns + "'");
+  if (o.dry_run.empty()) settle_then_check(store, history, o.force);  // --force takes over
+  const Record& target = pick_rollback_target(history, name, revision);
+  spec::ClusterSpec spec = spec_of(target);
+  if (o.dry_run.empty()) log::info("rolling back '{}' to revision {} ({})", name, target.revision, target.chart_version);
   DeployOptions ro = o;
   ro.take_over_pending = o.force;  // `cluster rollback --force`: the way out of a revision left pending
   ro.force = true;
-  return roll_forward(c, spec, target.spec, ro, "rollback", history);
+  std::string text = target.spec;
+  DeployResult res = roll_forward(c, spec, text, ro, "rollback", history,
+                                  "rollback to revision " + std::to_string(target.revision) + " complete");
+  res.target_revision = target.revision;
+  const Record& current = history.back();
+  res.spec_diff = unified_diff(current.spec, target.spec, "revision " + std::to_string(current.revision) + " (current)",
+                               "revision " + std::to_string(target.revision));
+  return res;
 }
 
 void check_not_pending(const std::vector<Record>& history, bool take_over_pending) {
   if (history.empty() || take_over_pending) return;
   const Record& r = history.back();
   if (r.status.rfind("pending-", 0) != 0) return;
+  std::string held_by = r.holder.empty() ? std::string()
+                                          : ", held by fatectl pid " + std::to_string(r.holder.pid) + " on " +
+                                                r.holder.host + " (last heartbeat " + r.holder.heartbeat + ")";
   throw ReleaseBusy("release '" + r.name + "' revision " + std::to_string(r.revision) + " is " + r.status +
-                    (r.description.empty() ? "" : " (" + r.description + ")") + " since " + r.updated +
+                    (r.description.empty() ? "" : " (" + r.description + ")") + " since " + r.updated + held_by +
                     ": another command is changing it; nothing was changed -- wait until it is done (`fatectl "
                     "cluster history " + r.name + "`), or, if that command was stopped, " +
                     (r.status == release::kPendingInstall
@@ -452,31 +579,15 @@ void check_not_pending(const std::vector<Record>& history, bool take_over_pendin
 release::Record rollback_target(kube::Client& c, const std::string& ns, const std::string& name, int revision) {
   auto history = Store(c, ns).history(name);
   if (history.empty()) throw failed("no cluster '" + name + "' in namespace '" + ns + "'");
-  const Record* target = nullptr;
-  if (revision > 0) {
-    for (const auto& r : history)
-      if (r.revision == revision) target = &r;
-    if (!target) {
-      std::string revs;
-      for (const auto& r : history) revs += (revs.empty() ? "" : ", ") + std::to_string(r.revision);
-      throw invalid("cluster '" + name + "' has no revision " + std::to_string(revision) + " (it has " + revs + ")");
-    }
-  } else {
-    for (auto it = history.rbegin() + 1; it != history.rend(); ++it)
-      if (it->status == release::kSuperseded || it->status == release::kDeployed) {
-        target = &*it;
-        break;
-      }
-    if (!target) throw failed("cluster '" + name + "' has no earlier revision to roll back to");
-  }
-  return *target;
+  return pick_rollback_target(history, name, revision);
 }
 
 UninstallResult uninstall(kube::Client& c, const std::string& ns, const std::string& name, bool purge,
-                          std::chrono::seconds timeout, bool wait) {
+                          std::chrono::seconds timeout, bool wait, bool keep_history) {
   Store store(c, ns);
   auto history = store.history(name);
   if (history.empty()) throw failed("no cluster '" + name + "' in namespace '" + ns + "'");
+  settle_then_check(store, history, false);
   UninstallResult res;
   std::set<ObjectRef> all_refs;
   std::vector<release::InventoryItem> items;
@@ -487,7 +598,8 @@ UninstallResult uninstall(kube::Client& c, const std::string& ns, const std::str
   bool delete_ns = false;
   for (const auto& it : items) {
     if (it.ref.kind == "Namespace") {
-      if (purge) delete_ns = true;
+      if (purge && !keep_history) delete_ns = true;
+      else if (purge) res.kept.push_back({it.ref, "holds the release history (--keep-history)"});
       else res.kept.push_back({it.ref, "the namespace is kept (--purge deletes it)"});
       continue;
     }
@@ -524,17 +636,43 @@ UninstallResult uninstall(kube::Client& c, const std::string& ns, const std::str
     wait_gone(c, res.deleted, timeout);
     log::progress_done();
   }
-  // Secrets in the namespace that fatectl did not create (certificates, passwords) are the user's.
-  if (!delete_ns) {
-    kube::list_each(c, "v1", "Secret", ns, "", [&](const YAML::Node& s) {
-      ObjectRef r{"v1", "Secret", ns, F(s)["metadata"]["name"].str()};
-      std::string type = F(s)["type"].str();
-      if (all_refs.count(r) || F(s)["metadata"]["labels"]["owner"].str() == "fatectl") return;
-      if (type == "kubernetes.io/service-account-token") return;
+  // Secrets in the namespace outside the inventory: release records are handled below; what
+  // `fatectl certs exchange` made is fatectl's (deleted with --purge); the rest is the user's.
+  std::vector<release::InventoryItem> cert_secrets;
+  kube::list_each(c, "v1", "Secret", ns, "", [&](const YAML::Node& s) {
+    ObjectRef r{"v1", "Secret", ns, F(s)["metadata"]["name"].str()};
+    std::string type = F(s)["type"].str();
+    if (all_refs.count(r) || F(s)["metadata"]["labels"]["owner"].str() == "fatectl") return;
+    if (type == "kubernetes.io/service-account-token") return;
+    std::string made_by = F(s)["metadata"]["labels"][kMadeByLabel].str();  // "certs-exchange"
+    std::replace(made_by.begin(), made_by.end(), '-', ' ');
+    if (!made_by.empty()) {
+      if (purge) cert_secrets.push_back({r, made_by});
+      else res.kept.push_back({r, "made by `fatectl " + made_by + "` (--purge deletes it)"});
+    } else if (delete_ns) {
+      res.noted.push_back({r, "deleted with the namespace (not created by fatectl)"});
+    } else {
       res.kept.push_back({r, "not created by fatectl (user-provided)"});
-    });
+    }
+  });
+  for (const auto& r : delete_objects(c, cert_secrets)) {
+    res.deleted.push_back(r);
+    for (const auto& cs : cert_secrets)
+      if (cs.ref == r) res.noted.push_back({r, "made by `fatectl " + cs.module + "`"});
   }
-  res.records = store.remove_all(name);
+  if (keep_history) {
+    // The newest revision records the uninstall; older deployed ones become superseded.
+    Record last = history.back();
+    last.status = release::kUninstalled;
+    last.description = "uninstalled; history kept (--keep-history)";
+    last.updated = now();
+    last.holder = release::Holder{};
+    store.save(last);
+    supersede_older(store, history, last.revision);
+    res.history_kept = static_cast<int>(history.size());
+  } else {
+    res.records = store.remove_all(name);
+  }
   if (delete_ns) {
     ObjectRef nsref{"v1", "Namespace", "", ns};
     if (kube::remove(c, nsref)) res.deleted.push_back(nsref);
@@ -670,10 +808,13 @@ std::vector<ObjectDiff> diff(kube::Client& c, const spec::ClusterSpec& spec) {
 
 StatusReport status(kube::Client& c, const std::string& ns, const std::string& name) {
   Store store(c, ns);
-  auto latest = store.latest(name);
-  if (!latest) throw failed("no cluster '" + name + "' in namespace '" + ns + "'");
+  auto history = store.history(name);
+  if (history.empty()) throw failed("no cluster '" + name + "' in namespace '" + ns + "'");
+  release::settle_stale(store, history);
+  std::optional<Record> latest = history.back();
   StatusReport rep;
   rep.record = *latest;
+  if (latest->status == release::kUninstalled) return rep;  // its objects are gone on purpose
   std::map<std::tuple<std::string, std::string, std::string>, std::map<std::string, YAML::Node>> live;
   std::vector<std::string> order;
   std::map<std::string, ModuleStatus> mods;
@@ -758,6 +899,7 @@ PendingRevision::PendingRevision(kube::Client& c, const spec::ClusterSpec& spec,
     : c_(c) {
   Store store(c, spec.namespace_);
   auto history = store.history(spec.name);
+  settle_then_check(store, history, false);  // a gone holder's revision: failed; a live one refuses
   auto moved = [&](const std::string& found) {
     return ReleaseBusy("release '" + spec.name + "' changed while this command ran (expected revision " +
                   std::to_string(expected_revision) + ", found " + found + "); nothing was changed -- run the command again");
@@ -767,20 +909,31 @@ PendingRevision::PendingRevision(kube::Client& c, const spec::ClusterSpec& spec,
   rec_ = new_record(spec, spec_text, expected_revision + 1, release::kPendingUpgrade, render_for(c, spec));
   rec_.description = description + " (in progress)";
   if (!store.create(rec_)) throw moved("revision " + std::to_string(rec_.revision) + " being written by another command");
+  store_ = std::make_unique<Store>(c, spec.namespace_);
+  beat_ = std::make_unique<release::Heartbeat>(*store_, rec_);
   rec_.description = description;
 }
 
+PendingRevision::~PendingRevision() {
+  if (beat_) beat_->stop();
+}
+
 void PendingRevision::commit() {
+  if (beat_) beat_->stop();
   Store store(c_, rec_.namespace_);
   auto history = store.history(rec_.name);
   rec_.status = release::kDeployed;
   rec_.updated = now();
+  rec_.holder = release::Holder{};
   store.save(rec_);
   supersede_older(store, history, rec_.revision);
   store.prune(rec_.name, 10);
 }
 
-void PendingRevision::abandon() { Store(c_, rec_.namespace_).remove(rec_.name, rec_.revision); }
+void PendingRevision::abandon() {
+  if (beat_) beat_->stop();
+  Store(c_, rec_.namespace_).remove(rec_.name, rec_.revision);
+}
 
 
 std::string release_namespace(kube::Client& c, const std::string& name, const std::string& ns_flag) {

@@ -156,6 +156,7 @@ ExchangeSecret secret(const std::string& name, const std::string& ns, const std:
   o["metadata"]["name"] = yaml::str(name);
   o["metadata"]["namespace"] = yaml::str(ns);
   o["metadata"]["labels"]["app.kubernetes.io/managed-by"] = "fatectl";
+  o["metadata"]["labels"][kMadeByLabel] = "certs-exchange";
   o["type"] = "Opaque";
   for (auto& [key, content] : files) {
     if (content.find("PRIVATE KEY") != std::string::npos) log::add_secret(content);

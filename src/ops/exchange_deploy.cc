@@ -8,6 +8,7 @@
 #include "fatectl/core/yaml.h"
 #include "fatectl/kube/client.h"
 #include "fatectl/ops/route_txn.h"
+#include "fatectl/release/pending.h"
 #include "fatectl/release/record.h"
 #include "fatectl/spec/cluster_spec.h"
 #include "route_txn_detail.h"
@@ -31,6 +32,8 @@ release::Record base_record(kube::Client& c, const std::string& ns, const std::s
                             bool take_over_pending) {
   auto history = release::Store(c, ns).history(name);
   if (history.empty()) throw failed("cluster '" + name + "' is not installed in namespace '" + ns + "'");
+  release::Store store(c, ns);
+  release::settle_stale(store, history);  // a revision whose fatectl is gone: marked failed, said so
   check_not_pending(history, take_over_pending);
   newest = history.back().revision;
   for (auto it = history.rbegin(); it != history.rend(); ++it)

@@ -174,9 +174,27 @@ const char* verdict_name(ToyVerdict v) {
     case ToyVerdict::Timeout: return "timeout";
     case ToyVerdict::QueryFailed: return "query-job-status-failed";
     case ToyVerdict::FlowDown: return "fate-flow-down";
+    case ToyVerdict::NotStarted: return "command-not-started";
     case ToyVerdict::Unknown: return "unknown";
   }
   return "unknown";
+}
+
+ToyAnalysis exec_not_started(const std::vector<std::string>& argv, const std::string& pod, const std::string& container,
+                             const std::string& version, const std::string& error) {
+  ToyAnalysis a;
+  a.verdict = ToyVerdict::NotStarted;
+  a.exec_error = error;
+  std::string cmd;
+  for (const auto& w : argv) cmd += (cmd.empty() ? "" : " ") + w;
+  a.hint = "the command `" + cmd + "` could not start in pod " + pod + ", container " + container +
+           " (nothing of FATE ran; the API server said: " + error + ")";
+  if (error.find("not found") != std::string::npos || error.find("no such file") != std::string::npos)
+    a.hint += ". The container has no `" + argv[0] + "`: it is not FATE Flow " + version +
+              "'s image, or the version guess is wrong (give --fate-version)";
+  else if (error.find("container not found") != std::string::npos || error.find("is not running") != std::string::npos)
+    a.hint += ". The container is not running: see `fatectl cluster status --events`";
+  return a;
 }
 
 ToyAnalysis analyse_toy_output(const std::string& version, const std::string& out, int exit_code, long guest,
@@ -323,9 +341,14 @@ ClusterToyReport run_cluster_toy(const ClusterToyOptions& o) {
     try {
       kube::ExecResult r = kube::exec(client, rep.namespace_, rep.pod, cmd.argv, eo);
       run.exit_code = r.exit_code;
-      if (r.exit_code < 0 && !r.error.empty()) kept.append("\n" + r.error + "\n");
       run.output = kept.text();
-      run.analysis = analyse_toy_output(rep.version, run.output, run.exit_code, g, h, g == h);
+      if (r.exit_code < 0 && !r.error.empty()) {
+        // no exit code: the runtime could not start the command (not FATE failing)
+        if (o.on_output) o.on_output("exec error from the API server: " + r.error + "\n");
+        run.analysis = exec_not_started(cmd.argv, rep.pod, rep.container, rep.version, r.error);
+      } else {
+        run.analysis = analyse_toy_output(rep.version, run.output, run.exit_code, g, h, g == h);
+      }
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::Timeout) throw;
       run.exit_code = -1;
@@ -368,6 +391,7 @@ YAML::Node cluster_report_yaml(const ClusterToyReport& r) {
     if (!run.analysis.sum.empty()) e["sum"] = yaml::str(run.analysis.sum);
     if (!run.analysis.hint.empty()) e["hint"] = yaml::str(run.analysis.hint);
     if (!run.analysis.log_command.empty()) e["logCommand"] = yaml::str(run.analysis.log_command);
+    if (!run.analysis.exec_error.empty()) e["execError"] = yaml::str(run.analysis.exec_error);
     n["runs"].push_back(e);
   }
   return n;

@@ -210,7 +210,9 @@ std::vector<HopResult> probe_route(const fed::Job& job, long self, const fed::Ro
   tcp.ok = true;
   tcp.detail = where + " (" + fmt_ms(tcp.ms) + ")";
   hops.push_back(tcp);
-  // 3. TLS with SNI, mutual authentication, peer name checked
+  // 3. TLS with SNI, mutual authentication, peer name checked. Through the Exchange a peer that
+  // is not listening yet shows up as the Exchange closing the connection before any TLS answer:
+  // keep trying (a new connection each time) until the deadline, as the channel does.
   HopResult tls{"tls handshake", false, 0, ""};
   fed::TlsOptions to = fed::tls_options_for(job, self);
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
@@ -227,37 +229,87 @@ std::vector<HopResult> probe_route(const fed::Job& job, long self, const fed::Ro
     hops.push_back(tls);
     return hops;
   }
-  SSL* ssl = SSL_new(ctx);
-  SSL_set_fd(ssl, fd);
-  SSL_set_tlsext_host_name(ssl, route.sni.c_str());
-  SSL_set1_host(ssl, route.sni.c_str());
-  t0 = Clock::now();
-  int rc = SSL_connect(ssl);
-  tls.ms = ms_since(t0);
-  X509* peer = SSL_get1_peer_certificate(ssl);
-  std::string subj = subject_of(peer);
-  long vr = SSL_get_verify_result(ssl);
-  if (rc == 1 && (vr != X509_V_OK || !peer)) rc = 0;
-  if (rc != 1) {
-    std::string why = vr != X509_V_OK ? X509_verify_cert_error_string(vr) : ssl_errors();
-    if (why.empty()) why = "connection closed during the handshake";
-    tls.detail = "sni " + route.sni + ": " + why + (peer ? "; peer certificate " + subj : "");
-    if (peer && subj.find("CN=" + route.sni) == std::string::npos) {
-      tls.detail += route.via == fed::Route::Via::Exchange
-                        ? " -- the Exchange answered with a certificate that is not " + route.sni +
-                              ": it has no SNI route for it (fatectl exchange route add --party " +
-                              std::to_string(route.party) + " ...), or the route points at the wrong party"
-                        : " -- the peer is not party " + std::to_string(route.party) + " or uses another certificate";
-    } else if (peer) {
-      tls.detail += " -- the peer's certificate is not signed by this federation's CA (" + to.ca_file + ")";
+  bool via_exchange = route.via == fed::Route::Via::Exchange;
+  auto tls_start = Clock::now();
+  int tries = 0;
+  auto backoff = std::chrono::milliseconds(250);
+  for (;;) {
+    ++tries;
+    ERR_clear_error();
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    SSL_set_tlsext_host_name(ssl, route.sni.c_str());
+    SSL_set1_host(ssl, route.sni.c_str());
+    t0 = Clock::now();
+    int rc = SSL_connect(ssl);
+    tls.ms = ms_since(t0);
+    int ssl_err = rc == 1 ? SSL_ERROR_NONE : SSL_get_error(ssl, rc);
+    bool eof = ssl_err == SSL_ERROR_SYSCALL || ssl_err == SSL_ERROR_ZERO_RETURN ||
+               (ssl_err == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+    X509* peer = SSL_get1_peer_certificate(ssl);
+    std::string subj = subject_of(peer);
+    long vr = SSL_get_verify_result(ssl);
+    if (rc == 1 && (vr != X509_V_OK || !peer)) rc = 0;
+    // closed before any answer (no certificate, no alert): the Exchange found nobody behind the route
+    bool closed_early = rc != 1 && !peer && vr == X509_V_OK && eof;
+    if (rc != 1 && closed_early && via_exchange && Clock::now() + std::chrono::milliseconds(100) < deadline) {
+      if (tries == 1)
+        say("toy: tls handshake: the Exchange closed the connection before party " + std::to_string(route.party) +
+            " answered -- waiting for it to come up (up to " + std::to_string(timeout.count() / 1000) + " s)");
+      SSL_free(ssl);
+      ::close(fd);
+      fd = -1;
+      std::this_thread::sleep_for(
+          std::min<std::chrono::milliseconds>(backoff, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())));
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+      // a new connection to the Exchange for the next try
+      addrinfo* again = nullptr;
+      if (::getaddrinfo(host.c_str(), std::to_string(route.endpoint.port).c_str(), &hints, &again) == 0) {
+        for (addrinfo* ai = again; ai && fd < 0; ai = ai->ai_next)
+          fd = connect_timeout(ai, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()) +
+                                       std::chrono::milliseconds(1),
+                               err);
+        ::freeaddrinfo(again);
+      }
+      if (fd >= 0) continue;
+      tls.detail = "sni " + route.sni + ": the Exchange stopped accepting connections while waiting for party " +
+                   std::to_string(route.party) + " (" + err + ")";
+      SSL_CTX_free(ctx);
+      hops.push_back(tls);
+      return hops;
     }
-  } else {
-    tls.ok = true;
-    tls.detail = "sni " + route.sni + ", peer " + subj + ", " + SSL_get_version(ssl) + " (" + fmt_ms(tls.ms) + ")";
-    SSL_shutdown(ssl);
+    if (rc != 1) {
+      std::string why = vr != X509_V_OK ? X509_verify_cert_error_string(vr) : ssl_errors();
+      if (why.empty()) why = "connection closed during the handshake";
+      tls.detail = "sni " + route.sni + ": " + why + (peer ? "; peer certificate " + subj : "");
+      if (closed_early && via_exchange) {
+        tls.detail += " -- peer not up yet, or route wrong: the Exchange accepted the connection but closed it before "
+                      "party " + std::to_string(route.party) + " answered, every time for " +
+                      std::to_string((timeout.count() + 500) / 1000) + " s (connectTimeout, " + std::to_string(tries) +
+                      " tries): party " + std::to_string(route.party) +
+                      " is not listening at the address the Exchange routes " + route.sni +
+                      " to -- it is not up yet, or that route points at the wrong host:port (fatectl exchange route list)";
+      } else if (peer && subj.find("CN=" + route.sni) == std::string::npos) {
+        tls.detail += via_exchange
+                          ? " -- route wrong: the Exchange answered with a certificate that is not " + route.sni +
+                                ": it has no SNI route for it (fatectl exchange route add --party " +
+                                std::to_string(route.party) + " ...), or the route points at the wrong party"
+                          : " -- the peer is not party " + std::to_string(route.party) + " or uses another certificate";
+      } else if (peer) {
+        tls.detail += " -- the peer's certificate is not signed by this federation's CA (" + to.ca_file + ")";
+      }
+    } else {
+      tls.ok = true;
+      tls.detail = "sni " + route.sni + ", peer " + subj + ", " + SSL_get_version(ssl) + " (" + fmt_ms(tls.ms) + ")";
+      if (tries > 1)
+        tls.detail += "; party " + std::to_string(route.party) + " came up after " +
+                      std::to_string(static_cast<long>(ms_since(tls_start) / 1000)) + " s";
+      SSL_shutdown(ssl);
+    }
+    if (peer) X509_free(peer);
+    SSL_free(ssl);
+    break;
   }
-  if (peer) X509_free(peer);
-  SSL_free(ssl);
   SSL_CTX_free(ctx);
   ::close(fd);
   hops.push_back(tls);
@@ -313,7 +365,8 @@ int toy_secure_add_party(const fed::Job& job, long party, fed::Channel& ch) {
   };
 
   // DNS, TCP, TLS towards the peer, before the channel needs them
-  for (auto& h : probe_route(job, party, route, std::min(timeout, std::chrono::milliseconds(15'000)))) {
+  // the peer may start after us: wait for it as long as the channel would (connectTimeout)
+  for (auto& h : probe_route(job, party, route, std::min(timeout, job.transport.connect_timeout))) {
     rep.hops.push_back(h);
     print_hop(h);
     if (!h.ok) {
@@ -407,6 +460,8 @@ int run_toy_protocol(fed::Channel& ch, bool is_guest, long peer, const ToyParams
       std::string verdict = ch.recv(peer, "toy/verdict", timeout);
       ch.flush(timeout);
       HopResult sa{"secure add", verdict.rfind("ok", 0) == 0, ms_since(t0), "guest says: " + verdict};
+      // the guest reconstructs the sum; the host learns it from the verdict ("ok: sum 2000 = 2 x 1000")
+      if (verdict.rfind("ok: sum ", 0) == 0) rep.sum = verdict.substr(8, verdict.find(' ', 8) - 8);
       if (!sa.ok) {
         fail_hop(sa);
         return finish(1);
@@ -486,8 +541,9 @@ std::string native_report_text(const NativeToyReport& r) {
   for (auto& h : r.hops) t.rows.push_back({h.hop, h.ok ? "ok" : "FAIL", h.detail});
   std::string o = "party " + std::to_string(r.self) + " -> party " + std::to_string(r.peer) + " via " + r.route + "\n";
   o += t.render();
-  o += r.ok ? "PASS: secure sum " + r.sum + " = 2 x " + std::to_string(r.data_num) + "\n"
-            : "FAIL at hop '" + r.failed_hop + "'\n";
+  if (!r.ok) o += "FAIL at hop '" + r.failed_hop + "'\n";
+  else if (r.sum.empty()) o += "PASS: the guest verified the secure sum = 2 x " + std::to_string(r.data_num) + "\n";
+  else o += "PASS: secure sum " + r.sum + " = 2 x " + std::to_string(r.data_num) + "\n";
   return o;
 }
 

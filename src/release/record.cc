@@ -69,6 +69,15 @@ YAML::Node Record::to_node(bool with_spec) const {
     inv.push_back(e);
   }
   n["inventory"] = inv;
+  if (!holder.empty()) {
+    YAML::Node h(YAML::NodeType::Map);
+    h["host"] = yaml::str(holder.host);
+    h["pid"] = holder.pid;
+    h["pidStart"] = yaml::str(holder.pid_start);
+    h["bootId"] = yaml::str(holder.boot_id);
+    h["heartbeat"] = yaml::str(holder.heartbeat);
+    n["operation"] = h;
+  }
   return n;
 }
 
@@ -95,6 +104,12 @@ Record Record::from_node(const YAML::Node& n) {
     i.module = F(e)["module"].str();
     r.inventory.push_back(i);
   }
+  F h = f["operation"];
+  r.holder.host = h["host"].str();
+  r.holder.pid = static_cast<long>(h["pid"].num());
+  r.holder.pid_start = h["pidStart"].str();
+  r.holder.boot_id = h["bootId"].str();
+  r.holder.heartbeat = h["heartbeat"].str();
   return r;
 }
 

@@ -211,6 +211,17 @@ std::string eggroll_properties_v20(const Ctx& c);
 /// `eggroll-certs` Secret.
 void mount_eggroll_tls(YAML::Node dep, YAML::Node ctr, const std::string& anchor);
 
+// ---- credentials (credentials.cc) -----------------------------------------------------------
+/// An env or config key that holds a password, secret or token (not a path to one, not a flag).
+bool credential_name(const std::string& name);
+/// A value that is a credential: non-empty, not a boolean/null, not a ${PLACEHOLDER}.
+bool credential_value(std::string value);
+/// A config file (YAML, properties, JSON, ini) with a `key: value` / `key=value` line whose key is a
+/// credential_name and whose value is a credential_value (comments ignored).
+bool file_has_credential(const std::string& text);
+/// Moves every password of the rendered objects into Secrets (see the top of credentials.cc).
+void move_credentials_to_secrets(Ctx& c);
+
 /// MySQL connection FATE's components use: externalMysql* win over mysql.*, which win over the
 /// chart defaults.
 struct Mysql {

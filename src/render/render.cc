@@ -130,6 +130,7 @@ std::vector<Object> render(const spec::ClusterSpec& spec, const RenderOptions& o
   else
     render_fate(c);
   if (c.istio && spec.generation != spec::Generation::Exchange) detail::render_istio(c);
+  detail::move_credentials_to_secrets(c);
 
   YAML::Node ns(YAML::NodeType::Map);
   ns["apiVersion"] = "v1";
@@ -157,17 +158,66 @@ std::vector<Object> render(const spec::ClusterSpec& spec, const RenderOptions& o
   return sorted;
 }
 
-std::vector<std::string> images(const spec::ClusterSpec& spec, const RenderOptions& opts) {
-  std::set<std::string> all;
+std::vector<ImageUse> image_uses(const spec::ClusterSpec& spec, const RenderOptions& opts) {
+  std::vector<ImageUse> out;
   for (const auto& o : render(spec, opts)) {
     const YAML::Node pod = pod_spec(o.node);
     if (!pod.IsDefined() || !pod.IsMap()) continue;
-    for (const char* k : {"containers", "initContainers"})
+    for (const char* k : {"initContainers", "containers"})
       if (pod[k])
         for (const auto& ctr : pod[k])
-          if (ctr["image"]) all.insert(ctr["image"].Scalar());
+          if (ctr["image"])
+            out.push_back({ctr["image"].Scalar(), o.module, o.kind() + "/" + o.name(),
+                           ctr["name"] ? ctr["name"].Scalar() : std::string()});
   }
+  return out;
+}
+
+std::vector<std::string> images(const spec::ClusterSpec& spec, const RenderOptions& opts) {
+  std::set<std::string> all;
+  for (const auto& u : image_uses(spec, opts)) all.insert(u.image);
   return {all.begin(), all.end()};
+}
+
+std::string image_tag(const std::string& image) {
+  size_t at = image.find('@');
+  if (at != std::string::npos) return image.substr(at);
+  size_t slash = image.rfind('/');
+  size_t colon = image.find(':', slash == std::string::npos ? 0 : slash);
+  return colon == std::string::npos ? "" : image.substr(colon + 1);
+}
+
+bool floating_tag(const std::string& image) {
+  std::string t = image_tag(image);
+  return t.empty() || t == "latest";
+}
+
+std::vector<spec::Diagnostic> floating_image_warnings(const spec::ClusterSpec& spec, const RenderOptions& opts) {
+  std::vector<spec::Diagnostic> out;
+  std::set<std::string> seen;
+  for (const auto& u : image_uses(spec, opts)) {
+    if (!floating_tag(u.image) || !seen.insert(u.image).second) continue;
+    spec::Diagnostic d;
+    d.where.file = spec.file;
+    // the key that sets (or would pin) the tag: <module>.imageTag, else the global imageTag
+    YAML::Node m = spec.root && spec.root.IsMap() && !u.module.empty() ? spec.root[u.module] : YAML::Node();
+    if (m && m.IsMap() && m["imageTag"]) {
+      d.where = yaml::where(m["imageTag"], spec.file);
+      d.key_path = u.module + ".imageTag";
+    } else if (spec.root && spec.root.IsMap() && spec.root["imageTag"]) {
+      d.where = yaml::where(spec.root["imageTag"], spec.file);
+      d.key_path = "imageTag";
+    } else {
+      d.key_path = u.module.empty() ? "" : u.module;
+    }
+    std::string tag = image_tag(u.image);
+    d.message = "image " + u.image + " (" + u.workload + ", container " + u.container + ") has " +
+                (tag.empty() ? std::string("no tag (it means latest)") : "the floating tag 'latest'") +
+                ": the image can change under the same name and differ between nodes; pin a version" +
+                (d.key_path.empty() ? "" : " (" + (d.key_path.find("imageTag") == std::string::npos ? d.key_path + ".imageTag" : d.key_path) + ")");
+    out.push_back(d);
+  }
+  return out;
 }
 
 }  // namespace fatectl::render

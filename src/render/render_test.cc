@@ -10,6 +10,7 @@
 
 #include "fatectl/core/yaml.h"
 #include "fatectl/render/render.h"
+#include "render_test_util.h"
 #include "fatectl/spec/cluster_spec.h"
 
 using namespace fatectl;
@@ -81,7 +82,7 @@ void check_structure(const std::string& file, const std::vector<render::Object>&
   REQUIRE(!objs.empty());
   CHECK(objs.front().kind() == "Namespace");
   CHECK(objs.front().name() == s.namespace_);
-  std::set<std::string> seen, configmaps, secrets, claims;
+  std::set<std::string> seen, configmaps, secrets, secret_keys, claims;
   std::vector<YAML::Node> workloads;
   for (const auto& o : objs) {
     INFO("object: " << o.kind() << "/" << o.name());
@@ -102,7 +103,12 @@ void check_structure(const std::string& file, const std::vector<render::Object>&
       configmaps.insert(o.name());
       for (const auto& kv : o.node["data"]) CHECK(yaml::scalar_type(kv.second) == yaml::ScalarType::String);
     }
-    if (o.kind() == "Secret") secrets.insert(o.name());
+    if (o.kind() == "Secret") {
+      secrets.insert(o.name());
+      for (const char* d : {"data", "stringData"})
+        if (o.node[d])
+          for (const auto& kv : o.node[d]) secret_keys.insert(o.name() + "/" + kv.first.Scalar());
+    }
     if (o.kind() == "PersistentVolumeClaim") claims.insert(o.name());
     if (o.kind() == "Deployment" || o.kind() == "StatefulSet") workloads.push_back(o.node);
   }
@@ -120,7 +126,15 @@ void check_structure(const std::string& file, const std::vector<render::Object>&
       std::string name = v["name"].Scalar();
       vols.insert(name);
       if (v["configMap"]) CHECK_MESSAGE(configmaps.count(v["configMap"]["name"].Scalar()) == 1, "ConfigMap " << v["configMap"]["name"].Scalar());
-      if (v["secret"]) CHECK_MESSAGE(kUserSecrets.count(v["secret"]["secretName"].Scalar()) == 1, "Secret " << v["secret"]["secretName"].Scalar());
+      if (v["secret"]) {
+        std::string sn = v["secret"]["secretName"].Scalar();
+        CHECK_MESSAGE((kUserSecrets.count(sn) == 1 || secrets.count(sn) == 1), "Secret " << sn);
+      }
+      if (v["projected"])
+        for (const auto& src : v["projected"]["sources"]) {  // a ConfigMap and its Secret (files with passwords)
+        if (src["configMap"]) CHECK_MESSAGE(configmaps.count(src["configMap"]["name"].Scalar()) == 1, "ConfigMap " << src["configMap"]["name"].Scalar());
+        if (src["secret"]) CHECK_MESSAGE(secrets.count(src["secret"]["name"].Scalar()) == 1, "Secret " << src["secret"]["name"].Scalar());
+      }
       if (v["persistentVolumeClaim"]) {
         // a rendered PVC (chart v1.6) or an existing claim named in the spec
         std::string claim = v["persistentVolumeClaim"]["claimName"].Scalar();
@@ -136,8 +150,13 @@ void check_structure(const std::string& file, const std::vector<render::Object>&
         for (const auto& m : c["volumeMounts"]) CHECK_MESSAGE(vols.count(m["name"].Scalar()) == 1, "mount " << m["name"].Scalar());
         for (const auto& cm : c["envFrom"])
           if (cm["configMapRef"]) CHECK(configmaps.count(cm["configMapRef"]["name"].Scalar()) == 1);
-        for (const auto& e : c["env"])
+        for (const auto& e : c["env"]) {
           if (e["value"]) CHECK(yaml::scalar_type(e["value"]) == yaml::ScalarType::String);
+          if (e["valueFrom"] && e["valueFrom"]["secretKeyRef"])
+            CHECK_MESSAGE(secret_keys.count(e["valueFrom"]["secretKeyRef"]["name"].Scalar() + "/" +
+                                            e["valueFrom"]["secretKeyRef"]["key"].Scalar()) == 1,
+                          "env " << e["name"].Scalar());
+        }
       }
   }
   // Services: the selector picks a workload, and every port is a container port of it
@@ -174,6 +193,20 @@ const render::Object* find(const std::vector<render::Object>& objs, const std::s
 
 spec::ClusterSpec spec_text(const std::string& text) { return spec::parse(text, "test.yaml", {true}); }
 
+// Party 9999 on Eggroll, chart v1.11.2: the top of the specs the tests below complete.
+const char* kEggroll9999 = R"(name: fate-9999
+namespace: fate-9999
+chartName: fate
+chartVersion: v1.11.2
+partyId: 9999
+modules: [rollsite, clustermanager, nodemanager, mysql, python, fateboard, client]
+computing: Eggroll
+federation: Eggroll
+storage: Eggroll
+algorithm: Basic
+device: CPU
+)";
+
 }  // namespace
 
 TEST_CASE("every object of every example is well-formed") {
@@ -199,18 +232,7 @@ TEST_CASE("apply order: namespace, RBAC, config, services, workloads, ingress") 
 }
 
 TEST_CASE("eggroll party: names, images and route table as the chart makes them") {
-  auto s = spec_text(R"(name: fate-9999
-namespace: fate-9999
-chartName: fate
-chartVersion: v1.11.2
-partyId: 9999
-modules: [rollsite, clustermanager, nodemanager, mysql, python, fateboard, client]
-computing: Eggroll
-federation: Eggroll
-storage: Eggroll
-algorithm: Basic
-device: CPU
-rollsite:
+  auto s = spec_text(std::string(kEggroll9999) + R"(rollsite:
   type: NodePort
   nodePort: 30091
   partyList:
@@ -224,7 +246,7 @@ python:
   for (auto [k, n] : std::vector<std::pair<std::string, std::string>>{
            {"StatefulSet", "python"}, {"Service", "fateflow"}, {"Service", "fateflow-client"}, {"StatefulSet", "mysql"},
            {"Deployment", "rollsite"}, {"Service", "rollsite"}, {"Deployment", "clustermanager"},
-           {"StatefulSet", "nodemanager"}, {"ConfigMap", "eggroll-config"}, {"ConfigMap", "rollsite-config"},
+           {"StatefulSet", "nodemanager"}, {"Secret", "eggroll-config"}, {"ConfigMap", "rollsite-config"},
            {"Deployment", "fateboard"}, {"StatefulSet", "client"}, {"Service", "notebook"}, {"Ingress", "fateboard"}})
     CHECK_MESSAGE(find(objs, k, n) != nullptr, k << "/" << n);
   auto imgs = render::images(s);
@@ -248,15 +270,14 @@ python:
   CHECK(headless->node["spec"]["clusterIP"].Scalar() == "None");
   CHECK(!headless->node["spec"]["ports"][0]["nodePort"]);
 
-  const auto* py = find(objs, "ConfigMap", "python-config");
-  YAML::Node sc = yaml::parse(py->node["data"]["service_conf.yaml"].Scalar(), "service_conf.yaml");
+  YAML::Node sc = yaml::parse(render::test::config_file(objs, "python-config", "service_conf.yaml"), "service_conf.yaml");
   CHECK(sc["party_id"].as<int>() == 9999);
   CHECK(sc["fateflow"]["proxy"].Scalar() == "rollsite");
   CHECK(sc["fateflow"]["host"].Scalar() == "fateflow_ip");
   CHECK(sc["default_engines"]["computing"].Scalar() == "eggroll");
   CHECK(sc["database"]["host"].Scalar() == "mysql");
   CHECK(sc["database"]["passwd"].Scalar() == "fate_dev");
-  std::string props = find(objs, "ConfigMap", "eggroll-config")->node["data"]["eggroll.properties"].Scalar();
+  std::string props = render::test::config_file(objs, "eggroll-config", "eggroll.properties");
   CHECK(props.find("\neggroll.rollsite.party.id=9999\n") != std::string::npos);
   CHECK(props.find("jdbc:mysql://mysql:3306/eggroll_meta?useSSL=false&serverTimezone=UTC") != std::string::npos);
   CHECK(props.find("\neggroll.session.processors.per.node=4\n") != std::string::npos);
@@ -282,16 +303,16 @@ pulsar:
   storageClass: "-"
 )");
   auto objs = render::render(s);
-  std::string conf = find(objs, "ConfigMap", "pulsar-config")->node["data"]["standalone.conf"].Scalar();
+  std::string conf = render::test::config_file(objs, "pulsar-config", "standalone.conf");
   CHECK(conf.find("\ntlsEnabled=true\n") != std::string::npos);
   CHECK(conf.find("\nbrokerServicePortTls=6651\n") != std::string::npos);
   CHECK(conf.find("\nbrokerClientTlsEnabled=true\n") != std::string::npos);
   CHECK(conf.find("\nbrokerServicePort=6650\n") == std::string::npos);
-  YAML::Node prt = yaml::parse(find(objs, "ConfigMap", "pulsar-route-table")->node["data"]["pulsar_route_table.yaml"].Scalar(), "prt");
+  YAML::Node prt = yaml::parse(render::test::config_file(objs, "pulsar-route-table", "pulsar_route_table.yaml"), "prt");
   CHECK(prt["default"]["proxy"].Scalar() == "192.168.0.1:30000");
   CHECK(prt["default"]["domain"].Scalar() == "fate.org");
   CHECK(prt["10000"]["host"].Scalar() == "pulsar");
-  YAML::Node nrt = yaml::parse(find(objs, "ConfigMap", "nginx-config")->node["data"]["route_table.yaml"].Scalar(), "nrt");
+  YAML::Node nrt = yaml::parse(render::test::config_file(objs, "nginx-config", "route_table.yaml"), "nrt");
   CHECK(!nrt["default"]);
   CHECK(nrt["10000"]["fateflow"][0]["http_port"].as<int>() == 9380);
   const auto* sts = find(objs, "StatefulSet", "pulsar");
@@ -306,7 +327,7 @@ pulsar:
   CHECK(std::count(imgs.begin(), imgs.end(), "harbor.local/fate/pulsar:2.10.1") == 1);
   const auto* py = find(objs, "StatefulSet", "python");
   CHECK(py->node["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"].Scalar() == "python");
-  std::string spark_defaults = find(objs, "ConfigMap", "python-config")->node["data"]["spark-defaults.conf"].Scalar();
+  std::string spark_defaults = render::test::config_file(objs, "python-config", "spark-defaults.conf");
   CHECK(spark_defaults.find("spark.master                      spark://spark-master:7077\n") == 0);
 }
 
@@ -333,10 +354,10 @@ nginx:
       proxy: [{host: 192.168.9.1, http_port: 30093, grpc_port: 30098}]
 )");
   auto objs = render::render(s);
-  std::string sni = find(objs, "ConfigMap", "traffic-server-sni")->node["data"]["sni.yaml"].Scalar();
+  std::string sni = render::test::config_file(objs, "traffic-server-sni", "sni.yaml");
   CHECK(sni == "sni:\n  - fqdn: 10000.fate.org\n    tunnel_route: 192.168.10.1:30109\n"
                "  - fqdn: 9999.fate.org\n    tunnel_route: 192.168.9.1:40099\n");
-  std::string rec = find(objs, "ConfigMap", "traffic-server-config")->node["data"]["records.config"].Scalar();
+  std::string rec = render::test::config_file(objs, "traffic-server-config", "records.config");
   CHECK(rec.find("CONFIG proxy.config.http.connect_ports STRING 443 6650-6700 30000-33000 40099\n") != std::string::npos);
   const auto* svc = find(objs, "Service", "traffic-server");
   CHECK(svc->node["spec"]["type"].Scalar() == "ClusterIP");
@@ -345,7 +366,7 @@ nginx:
   CHECK(yaml::scalar_type(svc->node["spec"]["ports"][0]["name"]) == yaml::ScalarType::String);
   auto imgs = render::images(s);
   CHECK(std::count(imgs.begin(), imgs.end(), "federatedai/trafficserver:latest") == 1);
-  YAML::Node nrt = yaml::parse(find(objs, "ConfigMap", "nginx-config")->node["data"]["route_table.yaml"].Scalar(), "nrt");
+  YAML::Node nrt = yaml::parse(render::test::config_file(objs, "nginx-config", "route_table.yaml"), "nrt");
   CHECK(nrt["default"]["proxy"][0]["host"].Scalar() == "nginx");
   CHECK(nrt["1"]["fateflow"][0]["host"].Scalar() == "fateflow");
   CHECK(nrt["9999"]["proxy"][0]["http_port"].as<int>() == 30093);
@@ -464,4 +485,47 @@ istio:
   REQUIRE(vs16);
   CHECK(vs16->node["spec"]["hosts"][0].Scalar() == "10000.fateboard.kubefate.net");
   CHECK(vs16->node["spec"]["gateways"][0].Scalar() == "fate-10000-gateway");
+}
+
+TEST_CASE("passwords move into Secrets: env through secretKeyRef, config files through a projected volume") {
+  auto s = spec_text(std::string(kEggroll9999) + "mysql:\n  password: \"Xy9-s3cret\"\n");
+  auto objs = render::render(s);
+  for (const auto& o : objs)
+    if (o.kind() == "ConfigMap")
+      for (const auto& kv : o.node["data"])
+        CHECK_MESSAGE(kv.second.Scalar().find("Xy9-s3cret") == std::string::npos, o.name() << "/" << kv.first.Scalar());
+  // service_conf.yaml (database passwd) is in Secret python-config; spark-defaults.conf stays
+  const auto* cm = find(objs, "ConfigMap", "python-config");
+  REQUIRE(cm);
+  CHECK(!cm->node["data"]["service_conf.yaml"]);
+  CHECK(cm->node["data"]["spark-defaults.conf"]);
+  YAML::Node sc = yaml::parse(render::test::config_file(objs, "python-config", "service_conf.yaml"), "sc");
+  CHECK(sc["database"]["passwd"].Scalar() == "Xy9-s3cret");
+  const auto* py = find(objs, "StatefulSet", "python");
+  REQUIRE(py);
+  bool projected = false;
+  for (const auto& v : py->node["spec"]["template"]["spec"]["volumes"])
+    if (v["name"].Scalar() == "python-confs") {
+      REQUIRE(v["projected"]);
+      CHECK(v["projected"]["sources"][0]["configMap"]["name"].Scalar() == "python-config");
+      CHECK(v["projected"]["sources"][1]["secret"]["name"].Scalar() == "python-config");
+      projected = true;
+    }
+  CHECK(projected);
+  // eggroll-config held only eggroll.properties (JDBC password): now a Secret, mounted as one
+  CHECK(find(objs, "ConfigMap", "eggroll-config") == nullptr);
+  CHECK(render::test::config_file(objs, "eggroll-config", "eggroll.properties").find("jdbc.password=Xy9-s3cret") != std::string::npos);
+  // the mysql container's password comes from Secret mysql-credentials
+  const auto* my = find(objs, "StatefulSet", "mysql");
+  REQUIRE(my);
+  bool ref = false;
+  for (const auto& e : my->node["spec"]["template"]["spec"]["containers"][0]["env"])
+    if (e["name"].Scalar() == "MYSQL_PASSWORD") {
+      CHECK(!e["value"]);
+      CHECK(e["valueFrom"]["secretKeyRef"]["name"].Scalar() == "mysql-credentials");
+      CHECK(e["valueFrom"]["secretKeyRef"]["key"].Scalar() == "mysql.MYSQL_PASSWORD");
+      ref = true;
+    }
+  CHECK(ref);
+  CHECK(render::test::config_file(objs, "mysql-credentials", "mysql.MYSQL_PASSWORD") == "Xy9-s3cret");
 }

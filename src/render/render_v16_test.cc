@@ -7,6 +7,7 @@
 
 #include "fatectl/core/yaml.h"
 #include "fatectl/render/render.h"
+#include "render_test_util.h"
 #include "fatectl/spec/cluster_spec.h"
 
 using namespace fatectl;
@@ -63,7 +64,8 @@ TEST_CASE("v1.6 eggroll party: the chart's objects, images and config files") {
            {"Deployment", "python"}, {"Deployment", "mysql"}, {"Deployment", "client"}, {"Deployment", "rollsite"},
            {"Deployment", "clustermanager"}, {"Deployment", "nodemanager-0"}, {"Deployment", "nodemanager-1"},
            {"Service", "fateflow"}, {"Service", "fateflow-client"}, {"Service", "fateboard"}, {"Service", "nodemanager-1"},
-           {"ConfigMap", "eggroll-config"}, {"ConfigMap", "nodemanager-0-config"}, {"ConfigMap", "fateboard-config"},
+           {"Secret", "eggroll-config"}, {"ConfigMap", "nodemanager-0-config"}, {"Secret", "nodemanager-0-config"},
+           {"Secret", "fateboard-config"},
            {"Ingress", "fateboard"}, {"Ingress", "client"}})
     CHECK_MESSAGE(find16(objs, k, n) != nullptr, k << "/" << n);
   for (const auto& o : objs) {
@@ -78,16 +80,16 @@ TEST_CASE("v1.6 eggroll party: the chart's objects, images and config files") {
                                          "federatedai/fateboard:1.6.1-release", "federatedai/python:1.6.1-release",
                                          "fluent/fluentd:v1.12", "mysql:8"});
 
-  YAML::Node sc = yaml::parse(find16(objs, "ConfigMap", "python-config")->node["data"]["service_conf.yaml"].Scalar(), "sc");
+  YAML::Node sc = yaml::parse(render::test::config_file(objs, "python-config", "service_conf.yaml"), "sc");
   CHECK(sc["work_mode"].as<int>() == 1);
   CHECK(sc["fateflow"]["host"].Scalar() == "fateflow");  // the start script seds it to the pod IP
   CHECK(sc["fateflow"]["proxy"].Scalar() == "rollsite");
   CHECK(sc["model_store_address"]["storage"].Scalar() == "mysql");
   CHECK(sc["servings"]["hosts"][0].Scalar() == "192.168.9.1:30095");
-  std::string nm = find16(objs, "ConfigMap", "nodemanager-0-config")->node["data"]["eggroll.properties"].Scalar();
+  std::string nm = render::test::config_file(objs, "nodemanager-0-config", "eggroll.properties");
   CHECK(nm.find("\neggroll.session.processors.per.node=4\n") != std::string::npos);
   CHECK(nm.find("# polling") == std::string::npos);
-  std::string sql = find16(objs, "ConfigMap", "mysql-config")->node["data"]["create-eggroll-meta-tables.sql"].Scalar();
+  std::string sql = render::test::config_file(objs, "mysql-config", "create-eggroll-meta-tables.sql");
   CHECK(sql.find("values ('nodemanager-1', '9461', 'NODE_MANAGER', 'HEALTHY');\nshow tables;") != std::string::npos);
   const auto* board = find16(objs, "Ingress", "fateboard");
   CHECK(board->node["spec"]["rules"][0]["host"].Scalar() == "fateboard.kubefate.net");  // the chart's values.yaml host
@@ -103,15 +105,15 @@ TEST_CASE("v1.6 spark party: python-spark, HDFS 2.7, RabbitMQ routes, nginx with
                           "federatedai/rabbitmq:3.8.3-management"})
     CHECK_MESSAGE(has(imgs, img), img);
   CHECK(!has(imgs, "federatedai/eggroll:1.6.1-release"));
-  CHECK(find16(objs, "ConfigMap", "eggroll-config") != nullptr);  // the chart renders it for every spec
+  CHECK(find16(objs, "Secret", "eggroll-config") != nullptr);  // the chart renders it for every spec (JDBC password)
   CHECK(find16(objs, "ConfigMap", "mysql-config")->node["data"].size() == 0);
-  YAML::Node sc = yaml::parse(find16(objs, "ConfigMap", "python-config")->node["data"]["service_conf.yaml"].Scalar(), "sc");
+  YAML::Node sc = yaml::parse(render::test::config_file(objs, "python-config", "service_conf.yaml"), "sc");
   CHECK(sc["fateflow"]["proxy"].Scalar() == "nginx");
   YAML::Node rrt =
-      yaml::parse(find16(objs, "ConfigMap", "rabbitmq-route-table")->node["data"]["rabbitmq_route_table.yaml"].Scalar(), "rrt");
+      yaml::parse(render::test::config_file(objs, "rabbitmq-route-table", "rabbitmq_route_table.yaml"), "rrt");
   CHECK(rrt["9999"]["host"].Scalar() == "rabbitmq");
   CHECK(rrt["10000"]["port"].as<int>() == 30104);
-  YAML::Node nrt = yaml::parse(find16(objs, "ConfigMap", "nginx-config")->node["data"]["route_table.yaml"].Scalar(), "nrt");
+  YAML::Node nrt = yaml::parse(render::test::config_file(objs, "nginx-config", "route_table.yaml"), "nrt");
   CHECK(!nrt["default"]);
   CHECK(nrt["10000"]["fateflow"][0]["http_port"].as<int>() == 30107);
   bool upload_env = false;
@@ -143,7 +145,7 @@ TEST_CASE("v1.6 persistence: one PVC object per module, existing claims used as 
   CHECK(nm->node["spec"]["storageClassName"].Scalar() == "");
   CHECK(nm->node["spec"]["resources"]["requests"]["storage"].Scalar() == "5Gi");
   CHECK(find16(objs, "Deployment", "nodemanager-3") == nullptr);
-  std::string props = find16(objs, "ConfigMap", "nodemanager-2-config")->node["data"]["eggroll.properties"].Scalar();
+  std::string props = render::test::config_file(objs, "nodemanager-2-config", "eggroll.properties");
   CHECK(props.find("\neggroll.session.processors.per.node=6\n") != std::string::npos);
   CHECK(props.find("jdbc:mysql://mysql:3306/meta?") != std::string::npos);
   auto imgs = render::images(s);

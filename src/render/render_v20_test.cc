@@ -6,6 +6,7 @@
 #include "fatectl/core/error.h"
 #include "fatectl/core/yaml.h"
 #include "fatectl/render/render.h"
+#include "render_test_util.h"
 #include "fatectl/spec/cluster_spec.h"
 
 using namespace fatectl;
@@ -47,7 +48,7 @@ TEST_CASE("v2.0 eggroll + osx: osx objects, route table, broker party, images") 
   auto objs = render::render(s);
   for (auto [k, n] : std::vector<std::pair<std::string, std::string>>{
            {"Deployment", "osx"}, {"Service", "osx"}, {"ConfigMap", "osx-config"}, {"Deployment", "clustermanager"},
-           {"StatefulSet", "nodemanager"}, {"ConfigMap", "eggroll-config"}, {"StatefulSet", "python"}})
+           {"StatefulSet", "nodemanager"}, {"Secret", "eggroll-config"}, {"StatefulSet", "python"}})
     CHECK_MESSAGE(find20(objs, k, n) != nullptr, k << "/" << n);
   CHECK(find20(objs, "Deployment", "rollsite") == nullptr);
   CHECK(find20(objs, "ConfigMap", "rollsite-config") == nullptr);
@@ -65,7 +66,7 @@ TEST_CASE("v2.0 eggroll + osx: osx objects, route table, broker party, images") 
   CHECK(rt["route_table"]["9999"]["default"][0]["port"].as<int>() == 30091);
   CHECK(rt["route_table"]["10000"]["fateflow"][0]["ip"].Scalar() == "fateflow");
   CHECK(rt["self_party"][0].Scalar() == "10000");
-  std::string broker = cm->node["data"]["broker.properties"].Scalar();
+  std::string broker = render::test::config_file(objs, "osx-config", "broker.properties");
   CHECK(broker.find("\nself.party=10000\n") != std::string::npos);
   CHECK(broker.find("self.party=9999") == std::string::npos);
 
@@ -77,18 +78,14 @@ TEST_CASE("v2.0 eggroll + osx: osx objects, route table, broker party, images") 
   CHECK(has("harbor.bank.local/bank/eggroll:2.0.0-patched"));         // nodemanager override
   CHECK(has("harbor.bank.local/mysql:8.0.28"));
 
-  const auto* py = find20(objs, "ConfigMap", "python-config");
-  REQUIRE(py);
-  YAML::Node sc = yaml::parse(py->node["data"]["service_conf.yaml"].Scalar(), "service_conf.yaml");
+  YAML::Node sc = yaml::parse(render::test::config_file(objs, "python-config", "service_conf.yaml"), "service_conf.yaml");
   CHECK(sc["party_id"].Scalar() == "10000");
   CHECK(sc["fateflow"]["proxy_name"].Scalar() == "osx");
   CHECK(sc["default_engines"]["federation"].Scalar() == "osx");
   CHECK(sc["database"]["mysql"]["host"].Scalar() == "mysql");
   CHECK(sc["federation"]["osx"]["port"].as<int>() == 9370);
 
-  const auto* eg = find20(objs, "ConfigMap", "eggroll-config");
-  REQUIRE(eg);
-  std::string props = eg->node["data"]["eggroll.properties"].Scalar();
+  std::string props = render::test::config_file(objs, "eggroll-config", "eggroll.properties");
   CHECK(props.find("eggroll.resourcemanager.process.tag=10000") != std::string::npos);
   CHECK(props.find("eggroll.rollsite") == std::string::npos);
 }
@@ -105,9 +102,7 @@ TEST_CASE("v2.0 osx.enableTLS: cert mounts on osx and cert_configs in eggroll-co
   for (const auto& m : ctr["volumeMounts"])
     if (m["mountPath"].Scalar() == "/data/projects/fate/eggroll/conf/cert/") cert_mount = true;
   CHECK(cert_mount);
-  const auto* eg = find20(objs, "ConfigMap", "eggroll-config");
-  REQUIRE(eg);
-  CHECK(eg->node["data"]["cert_configs"].Scalar().find("secure.cluster.enabled=true") != std::string::npos);
+  CHECK(render::test::config_file(objs, "eggroll-config", "cert_configs").find("secure.cluster.enabled=true") != std::string::npos);
 }
 
 TEST_CASE("v2.0 refuses rollsite and renders Spark + Pulsar with the 2.0 route table") {
@@ -145,9 +140,7 @@ pulsar:
   CHECK(std::count(imgs.begin(), imgs.end(), "federatedai/pulsar:2.10.2") == 1);
   CHECK(std::count(imgs.begin(), imgs.end(), "federatedai/fateflow-spark:2.0.0-release") == 1);
   CHECK(std::count(imgs.begin(), imgs.end(), "federatedai/spark-worker:2.0.0-release") == 1);
-  const auto* py = find20(objs, "ConfigMap", "python-config");
-  REQUIRE(py);
-  YAML::Node sc = yaml::parse(py->node["data"]["service_conf.yaml"].Scalar(), "service_conf.yaml");
+  YAML::Node sc = yaml::parse(render::test::config_file(objs, "python-config", "service_conf.yaml"), "service_conf.yaml");
   CHECK(sc["fateflow"]["proxy_name"].Scalar() == "nginx");
   CHECK(sc["federation"]["pulsar"]["host"].Scalar() == "pulsar");
 }

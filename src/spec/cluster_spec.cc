@@ -21,6 +21,16 @@ std::string Diagnostic::str() const {
   return s + one_line(message, std::string::npos);
 }
 
+YAML::Node Diagnostic::to_yaml() const {
+  YAML::Node n;
+  n["file"] = yaml::str(where.file);
+  n["line"] = where.line;
+  n["column"] = where.column;
+  n["key"] = yaml::str(key_path);
+  n["message"] = yaml::str(message);
+  return n;
+}
+
 std::string generation_name(Generation g) {
   switch (g) {
     case Generation::Fate16: return "fate v1.6.x";

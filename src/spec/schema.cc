@@ -160,8 +160,18 @@ ShapeP svc_type() { return one_of({"ClusterIP", "NodePort", "LoadBalancer"}); }
 ShapeP access_mode() { return one_of({"ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"}); }
 ShapeP pull_policy() { return one_of({"Always", "IfNotPresent", "Never"}); }
 
+/// resources.requests / limits: cpu, memory, ephemeral-storage, hugepages-<size> or a
+/// domain-prefixed extended resource (nvidia.com/gpu), each with a quantity.
+ShapeP resource_map() {
+  auto s = std::make_shared<Shape>();
+  s->kind = Kind::MapOf;
+  s->item = quantity();
+  s->resource_names = true;
+  return s;
+}
+
 ShapeP resources() {
-  return map({F("requests", scalar_map()), F("limits", scalar_map()), F("claims", list(any()))});
+  return map({F("requests", resource_map()), F("limits", resource_map()), F("claims", list(any()))});
 }
 
 /// nodeSelector, tolerations, affinity: accepted by every module.

@@ -198,6 +198,18 @@ class Scanner : public YAML::EventHandler {
 
   int documents = 0;
   bool root_is_null = true;
+  YAML::Mark last_event;  ///< start of the last node the parser accepted
+
+  /// The innermost flow collection still open ({ or [), if any: its mark and kind.
+  bool open_flow(YAML::Mark& mark, bool& is_map) const {
+    for (auto it = stack_.rbegin(); it != stack_.rend(); ++it)
+      if (it->flow) {
+        mark = it->start;
+        is_map = it->is_map;
+        return true;
+      }
+    return false;
+  }
   std::vector<Diagnostic> pending;  ///< findings that only count if the whole text parses
   YAML::Mark last_open;
   YAML::Mark second_doc;
@@ -210,8 +222,12 @@ class Scanner : public YAML::EventHandler {
     aliases_ = 0;
   }
   void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { scalar(mark, "", true); }
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override {
+    last_event = mark;
+    scalar(mark, "", true);
+  }
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
+    last_event = mark;
     if (++aliases_ > kMaxAliases) throw TooManyAliases{};
     scalar(mark, "*alias@" + std::to_string(mark.pos), false);  // never a duplicate of anything
   }
@@ -221,14 +237,15 @@ class Scanner : public YAML::EventHandler {
       long_at = mark;
       throw TooLong{};
     }
+    last_event = mark;
     scalar(mark, value, false);
   }
-  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
-    open(mark, false);
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value style) override {
+    open(mark, false, style == YAML::EmitterStyle::Flow);
   }
   void OnSequenceEnd() override { close(); }
-  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
-    open(mark, true);
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value style) override {
+    open(mark, true, style == YAML::EmitterStyle::Flow);
   }
   void OnMapEnd() override { close(); }
 
@@ -237,6 +254,8 @@ class Scanner : public YAML::EventHandler {
     bool is_map = false;
     bool expect_value = false;  // map: the next node is the value of `key`
     bool complex_key = false;   // map: the key being read is a collection
+    bool flow = false;          // written as { } or [ ]
+    YAML::Mark start;
     std::string key;
     int index = 0;  // sequence: index of the next item
     std::map<std::string, YAML::Mark> seen;
@@ -279,7 +298,8 @@ class Scanner : public YAML::EventHandler {
     done();
   }
 
-  void open(const YAML::Mark& mark, bool is_map) {
+  void open(const YAML::Mark& mark, bool is_map, bool flow) {
+    last_event = mark;
     if (stack_.empty()) root_is_null = false;
     if (!stack_.empty() && stack_.back().is_map && !stack_.back().expect_value) {
       stack_.back().complex_key = true;
@@ -289,6 +309,8 @@ class Scanner : public YAML::EventHandler {
     if (static_cast<int>(stack_.size()) >= kMaxNesting) throw TooDeep{};
     Frame f;
     f.is_map = is_map;
+    f.flow = flow;
+    f.start = mark;
     stack_.push_back(std::move(f));
   }
 
@@ -354,6 +376,106 @@ std::string indent_path(const std::string& text, int line) {
   return p;
 }
 
+namespace {
+
+/// 1-based "line L, column C" of a byte offset.
+std::string line_col(const std::string& text, size_t pos) {
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i < pos && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(col);
+}
+
+/// Offset of a quoted scalar opened after `from` and never closed (npos if none): the parser
+/// accepted everything up to `from`, so the culprit is the first quote that starts a scalar there.
+size_t unclosed_quote(const std::string& text, size_t from) {
+  size_t i = from;
+  if (i < text.size() && (text[i] == '|' || text[i] == '>')) {  // a block scalar: skip its lines
+    size_t ls = text.rfind('\n', i);
+    ls = ls == std::string::npos ? 0 : ls + 1;
+    size_t ind = 0;
+    while (ls + ind < text.size() && text[ls + ind] == ' ') ++ind;
+    i = text.find('\n', i);
+    while (i != std::string::npos && i + 1 < text.size()) {
+      size_t j = i + 1, d = 0;
+      while (j + d < text.size() && text[j + d] == ' ') ++d;
+      if (j + d < text.size() && text[j + d] != '\n' && d <= ind) break;
+      i = text.find('\n', j);
+    }
+    if (i == std::string::npos) return std::string::npos;
+  }
+  bool first = true;  // the node at `from` itself may be a complete quoted scalar
+  while (i < text.size()) {
+    char ch = text[i];
+    if (ch == '#' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\n')) {
+      i = text.find('\n', i);
+      if (i == std::string::npos) return std::string::npos;
+      continue;
+    }
+    if (ch == '"' || ch == '\'') {
+      size_t p = i;
+      while (p > 0 && text[p - 1] == ' ') --p;
+      bool starts = first || p == 0 || std::string(":-[{,?\n").find(text[p - 1]) != std::string::npos;
+      if (starts) {
+        size_t j = i + 1;
+        bool closed = false;
+        while (j < text.size()) {
+          if (ch == '"' && text[j] == '\\') {
+            j += 2;
+            continue;
+          }
+          if (text[j] == ch) {
+            if (ch == '\'' && j + 1 < text.size() && text[j + 1] == '\'') {
+              j += 2;
+              continue;
+            }
+            closed = true;
+            break;
+          }
+          ++j;
+        }
+        if (!closed) return i;
+        i = j + 1;
+        first = false;
+        continue;
+      }
+    }
+    first = false;
+    ++i;
+  }
+  return std::string::npos;
+}
+
+/// Where an unclosed flow collection or quote opened, for a syntax error the parser reports
+/// only at the place it gave up ("" when neither is the cause).
+std::string opened_at(const std::string& text, const Scanner& scan, const YAML::Exception& e) {
+  size_t end = text.find_last_not_of(" \t\r\n");
+  bool at_end = end == std::string::npos || e.mark.pos < 0 || static_cast<size_t>(e.mark.pos) >= end;
+  std::string found = at_end ? "found end of stream" : "found no closing bracket before this point (" + e.msg + ")";
+  if (e.msg == YAML::ErrorMsg::EOF_IN_SCALAR) {
+    size_t from = scan.last_event.pos < 0 ? 0 : static_cast<size_t>(scan.last_event.pos);
+    size_t q = unclosed_quote(text, std::min(from, text.size()));
+    if (q != std::string::npos)
+      return std::string("while scanning a quoted scalar that starts at ") + line_col(text, q) + ": " + found +
+             "; is the closing " + text[q] + " missing?";
+    return "";
+  }
+  YAML::Mark m;
+  bool is_map = false;
+  if (!scan.open_flow(m, is_map)) return "";
+  return std::string("while parsing a flow ") + (is_map ? "mapping" : "sequence") + " that starts at line " +
+         std::to_string(m.line + 1) + ", column " + std::to_string(m.column + 1) + ": " + found + "; is a closing " +
+         (is_map ? "}" : "]") + " missing?";
+}
+
+}  // namespace
+
 SourceFacts check_source(const std::string& text, const std::string& file, std::vector<Diagnostic>& errors) {
   SourceFacts facts;
   size_t before = errors.size();
@@ -387,7 +509,10 @@ SourceFacts check_source(const std::string& text, const std::string& file, std::
     bool tab_here = false;  // the tab error on this line already says what is wrong
     for (size_t i = before; i < errors.size(); ++i)
       if (errors[i].where.line == l.line && errors[i].message.rfind("tab character", 0) == 0) tab_here = true;
-    if (!tab_here)
+    std::string opened = opened_at(text, scan, e);
+    if (!tab_here && !opened.empty())
+      errors.push_back({l, path, "YAML syntax error: " + opened});
+    else if (!tab_here)
       errors.push_back({l, path, "YAML syntax error: " + e.msg + " (is the file truncated or mis-indented?)"});
   }
   if (facts.parse_ok) {

@@ -230,6 +230,16 @@ void check_map_of(const YAML::Node& n, const Shape& s, const std::string& path, 
         continue;
       }
     }
+    if (s.resource_names) {
+      std::string why = resource_name_problem(key);
+      if (!why.empty()) error(c, kv.first, kp, why);
+      if (!kv.second.IsDefined() || kv.second.IsNull())
+        error(c, kv.first, kp, "resource '" + key + "' has no value; give a quantity such as " +
+                                   std::string(key == "cpu" ? "500m or 2" : "4Gi") + ", or remove the key");
+      else
+        check_shape(kv.second, *s.item, kp, c);
+      continue;
+    }
     if (s.scalar_map) {
       if (kv.second.IsMap() || kv.second.IsSequence())
         error(c, kv.second, kp, "expected a plain value (string or number), got " + got(kv.second, false));
@@ -314,6 +324,40 @@ bool as_integer(const YAML::Node& n, long long& out) {
   } catch (...) {
     return false;
   }
+}
+
+/// Why `key` is not a resource name Kubernetes accepts in requests/limits ("" when it is): cpu,
+/// memory, ephemeral-storage, hugepages-<quantity>, or <DNS subdomain>/<name> (nvidia.com/gpu).
+std::string resource_name_problem(const std::string& key) {
+  static const std::vector<std::string> standard = {"cpu", "memory", "ephemeral-storage"};
+  if (std::find(standard.begin(), standard.end(), key) != standard.end()) return "";
+  if (key.rfind("hugepages-", 0) == 0 && key.size() > 10) {
+    static const std::regex q(R"(^[0-9]+(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$)");
+    std::string size = key.substr(10);
+    if (size.size() <= 16 && std::regex_match(size, q)) return "";
+    return "'" + key + "' is not a huge page size (examples: hugepages-2Mi, hugepages-1Gi)";
+  }
+  size_t slash = key.find('/');
+  if (slash != std::string::npos) {
+    std::string domain = key.substr(0, slash), name = key.substr(slash + 1);
+    bool ok_domain = !domain.empty() && domain.size() <= 253 && domain.find('.') != std::string::npos;
+    for (char ch : domain)
+      if (!std::islower(static_cast<unsigned char>(ch)) && !std::isdigit(static_cast<unsigned char>(ch)) && ch != '-' && ch != '.')
+        ok_domain = false;
+    bool ok_name = !name.empty() && name.size() <= 63 && std::isalnum(static_cast<unsigned char>(name.front())) &&
+                   std::isalnum(static_cast<unsigned char>(name.back()));
+    for (char ch : name)
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.') ok_name = false;
+    if (ok_domain && ok_name) return "";
+    return "'" + key + "' is not an extended resource name (DOMAIN/NAME with a DNS domain, e.g. nvidia.com/gpu)";
+  }
+  std::string msg = "unknown resource '" + key + "'";
+  std::string near = nearest(key, standard);
+  if (near.empty())
+    for (const auto& s : standard)
+      if (key.size() >= 2 && s.rfind(key, 0) == 0) near = s;  // truncated: "memo"
+  if (!near.empty()) msg += " (did you mean '" + near + "'?)";
+  return msg + "; expected cpu, memory, ephemeral-storage, hugepages-<size> or an extended resource such as nvidia.com/gpu";
 }
 
 std::string host_problem(const std::string& h) {

@@ -115,6 +115,28 @@ sleep 0.5
 if pgrep -f "$W/run4/job.yaml" >/dev/null; then not_ok "party processes left after Ctrl-C"; else ok "no party process left after Ctrl-C"; fi
 grep -q "interrupted" "$W/run4.out" && ok "interruption reported" || not_ok "no interruption message"
 
+# without --run-dir: what run --local / train --local made in $TMPDIR goes away after success
+# (the throwaway CA key included); after a failure the logs stay, the throwaway CA does not
+mkdir -p "$W/tmp"
+expect_rc 0 "train --local without --run-dir" -- env TMPDIR="$W/tmp" "$FATECTL" train --local --job "$SRC/examples/jobs/homo-breast.yaml" --out "$W/homo-out"
+expect_contains "removed the run directory $W/tmp/fatectl-run-homo-breast-" "train --local says it removed its run directory"
+[ -z "$(ls -A "$W/tmp")" ] && ok "nothing left in TMPDIR (no fatectl-run-*, no CA key)" || not_ok "left in TMPDIR: $(ls "$W/tmp")"
+[ -s "$W/homo-out/9999/model.json" ] && ok "the model (--out) is kept" || not_ok "model missing"
+expect_rc 0 "toy --native --local leaves nothing either" -- env TMPDIR="$W/tmp" "$FATECTL" toy --native --local --data-num 10
+[ -z "$(ls -A "$W/tmp")" ] && ok "nothing left in TMPDIR after the toy" || not_ok "left in TMPDIR: $(ls "$W/tmp")"
+expect_rc 2 "run --local failing without --run-dir" -- env TMPDIR="$W/tmp" "$FATECTL" run --local --job "$W/fail.yaml"
+# fail.yaml uses the job's own certificates (certs/ exists): no throwaway CA, the logs stay
+d=$(ls -d "$W"/tmp/fatectl-run-it-fail-* 2>/dev/null | head -1)
+[ -n "$d" ] && [ -s "$d/9999.log" ] && ok "after a failure the logs stay ($d)" || not_ok "no logs kept after a failure"
+sed 's/^certificates: certs/certificates: no-such-certs/' "$W/fail.yaml" > "$W/fail-throwaway.yaml"
+rm -rf "$W/tmp"/*
+expect_rc 2 "run --local failing with a throwaway CA" -- env TMPDIR="$W/tmp" "$FATECTL" run --local --job "$W/fail-throwaway.yaml"
+expect_contains "removed the throwaway CA" "says the throwaway CA was removed"
+d=$(ls -d "$W"/tmp/fatectl-run-it-fail-* 2>/dev/null | head -1)
+[ -n "$d" ] && [ ! -e "$d/certs" ] && [ -s "$d/9999.log" ] && ok "the logs stay, the throwaway CA key does not" || not_ok "after a failure: $(ls -R "$d" | head)"
+expect_rc 0 "with --run-dir everything stays" -- env TMPDIR="$W/tmp" "$FATECTL" run --local --job "$SRC/examples/jobs/echo.yaml" --run-dir "$W/run5"
+[ -s "$W/run5/certs/ca.key" ] && [ -s "$W/run5/9999.log" ] && ok "--run-dir keeps the logs and the CA" || not_ok "--run-dir content"
+
 expect_rc 2 "run without --local" -- "$FATECTL" run --job "$W/job.yaml"
 expect_contains "only --local" "run without --local explains"
 finish

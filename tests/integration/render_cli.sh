@@ -25,6 +25,37 @@ expect_contains "federatedai/pulsar:2.10.1" "images lists pulsar"
 expect_rc 0 "images --registry" -- "$FATECTL" cluster images -f "$EX" --registry harbor.local/fate
 expect_contains "harbor.local/fate/mysql:8.0.28" "third-party images get the registry too"
 if echo "$OUT" | grep -qv '^harbor.local/fate/'; then not_ok "an image outside the registry: $(echo "$OUT" | grep -v '^harbor.local/fate/' | head -1)"; else ok "every image under --registry"; fi
+# mirroring: SOURCE DESTINATION pairs, the destination being what fatectl pulls with registry: R
+set +e; PAIRS=$("$FATECTL" cluster images -f "$EX" --pairs --registry harbor.local/fate 2>"$W/pairs.err"); rc=$?; set -e
+[ $rc = 0 ] && ok "images --pairs --registry" || not_ok "images --pairs: exit $rc $(cat "$W/pairs.err")"
+grep -qx "federatedai/fateflow-spark:1.11.2-release harbor.local/fate/fateflow-spark:1.11.2-release" <<<"$PAIRS" \
+  && ok "a FATE image pairs with its place under the registry" || not_ok "pairs: $(head -3 <<<"$PAIRS")"
+grep -qx "mysql:8.0.28 harbor.local/fate/mysql:8.0.28" <<<"$PAIRS" && ok "a third-party image pairs too" || not_ok "no mysql pair"
+"$FATECTL" cluster render -f "$EX" --registry harbor.local/fate -o json | /usr/bin/python3 -c '
+import json,sys
+pairs=[l.split() for l in sys.argv[1].splitlines()]
+used=set()
+for i in json.load(sys.stdin)["items"]:
+    pod=((i.get("spec") or {}).get("template") or {}).get("spec") or {}
+    for c in pod.get("containers",[])+pod.get("initContainers",[]): used.add(c["image"])
+assert all(len(p)==2 for p in pairs) and {p[1] for p in pairs}==used, ({p[1] for p in pairs}^used)' "$PAIRS" \
+  && ok "the destinations are exactly the images a spec with that registry renders" || not_ok "pairs differ from the rendering"
+expect_rc 0 "images --pairs -o json" -- "$FATECTL" cluster images -f "$EX" --pairs --registry harbor.local/fate -o json
+expect_contains '"destination": "harbor.local/fate/pulsar:2.10.1"' "-o json pairs"
+expect_rc 2 "--pairs without --registry" -- "$FATECTL" cluster images -f "$EX" --pairs
+expect_contains "--registry" "says what is missing"
+# floating tags: the Exchange's Traffic Server image is published as latest only
+XS="$SRC/examples/exchange/fate-exchange.yaml"
+expect_rc 0 "images of the exchange" -- "$FATECTL" --no-color cluster images -f "$XS"
+expect_contains "warning: $XS: trafficServer: image federatedai/trafficserver:latest (Deployment/traffic-server, container traffic-server) has the floating tag 'latest'" "images warns about the floating tag"
+sed 's/^trafficServer:/trafficServer:\n  imageTag: 9.2.3/' "$XS" > "$W/pinned.yaml"
+set +e; "$FATECTL" --no-color cluster images -f "$W/pinned.yaml" >/dev/null 2>"$W/pinned.err"; set -e
+[ ! -s "$W/pinned.err" ] && ok "a pinned tag: no warning" || not_ok "pinned tag warned: $(cat "$W/pinned.err")"
+sed 's/^trafficServer:/trafficServer:\n  imageTag: latest/' "$XS" > "$W/latest.yaml"
+expect_rc 0 "validate a spec that sets imageTag: latest" -- "$FATECTL" --no-color cluster validate -f "$W/latest.yaml"
+line=$(grep -n '^  imageTag: latest' "$W/latest.yaml" | cut -d: -f1)
+expect_contains "warning: $W/latest.yaml:$line:13: trafficServer.imageTag: image federatedai/trafficserver:latest" "validate warns at the key that sets it"
+expect_contains "(1 warnings)" "and still says OK"
 expect_rc 0 "render --kube-version 1.24" -- "$FATECTL" cluster render -f "$EX" --kube-version 1.24
 expect_rc 2 "bad --kube-version" -- "$FATECTL" cluster render -f "$EX" --kube-version banana
 expect_rc 2 "missing file" -- "$FATECTL" cluster render -f "$W/nope.yaml"

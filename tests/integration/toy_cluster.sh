@@ -91,7 +91,23 @@ assert d["ok"] and d["fateVersion"]=="2.0.0" and d["container"]=="fateflow", d
 assert [r["verdict"] for r in d["runs"]]==["success","success"], d
 assert d["versionSource"].startswith("image federatedai/fateflow:2.0.0"), d' "$OUT" && ok "json report" || not_ok "json report: $OUT"
 
+# the command cannot start in the container (no exec wrapper: the runtime finds no `flow`): the
+# API server's exec error is shown as it came, and the verdict says nothing of FATE ran
+curl -fsS -X DELETE "$ADMIN/exec-maps" >/dev/null
+expect_rc 1 "a command that cannot start -> exit 1" -- toy -n fate-111
+expect_contains "FAIL: command-not-started" "verdict command-not-started"
+expect_contains 'exec: "flow": executable file not found in $PATH' "the API server's exec error, as given"
+expect_contains "the command \`flow test toy -gid 9999 -hid 9999\` could not start in pod python-0, container fateflow (nothing of FATE ran" "says which command could not start where"
+if grep -q "itself is broken\|exited -1" <<<"$OUT"; then not_ok "blames the party for an exec failure"; else ok "does not blame the party"; fi
+set +e; OUT=$(toy -n fate-111 -o json 2>/dev/null); set -e
+/usr/bin/python3 -c '
+import json,sys
+d=json.loads(sys.argv[1]); r=d["runs"][0]
+assert r["verdict"]=="command-not-started" and "executable file not found" in r["execError"], r' "$OUT" \
+  && ok "-o json: verdict and execError" || not_ok "json: $OUT"
+
 # the harness fails when fatectl picks the wrong command for the version
+mode success
 expect_rc 1 "wrong version forced -> the container refuses" -- toy -n fate-16 --fate-version 1.11.2
 kubectl create namespace empty >/dev/null
 expect_rc 1 "no FATE Flow pod -> clear error" -- toy -n empty

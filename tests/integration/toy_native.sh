@@ -110,6 +110,23 @@ expect_rc 0 "toy through the Exchange" -- "$FATECTL" toy --native --job "$W/exch
 expect_contains "via exchange 127.0.0.1:$ATS_PORT (sni 10000.fate.org)" "went through Traffic Server"
 expect_contains "PASS" "toy through the Exchange passes"
 wait $H && ok "host side through the Exchange exited 0" || not_ok "host side: $(tail -3 "$W/host2.out")"
+grep -qF "PASS: secure sum 2000 = 2 x 1000" "$W/host2.out" && ok "the host's summary prints the secure sum" \
+  || not_ok "host summary: $(grep PASS "$W/host2.out")"
+
+# the guest first, the host 3 s later: through the Exchange the guest waits for it (connectTimeout)
+( sleep 3; exec "$FATECTL" toy --native --serve --job "$W/exchange.yaml" --party-id 10000 ) > "$W/host3.out" 2>&1 &
+H=$!; PIDS+=($H)
+expect_rc 0 "through the Exchange, a host that starts 3 s after the guest" -- "$FATECTL" toy --native --job "$W/exchange.yaml" --party-id 9999
+expect_contains "the Exchange closed the connection before party 10000 answered -- waiting for it" "the guest says it is waiting for the peer"
+expect_contains "party 10000 came up after" "and that the peer came up"
+wait $H && ok "late host exited 0" || not_ok "late host: $(tail -3 "$W/host3.out")"
+# nobody behind the Exchange's route: after connectTimeout, "peer not up yet, or route wrong"
+sed 's/connectTimeout: 10s/connectTimeout: 3s/' "$W/exchange.yaml" > "$W/exchange-3s.yaml"
+expect_rc 3 "nothing behind the Exchange's route -> exit 3 after connectTimeout" -- "$FATECTL" toy --native --job "$W/exchange-3s.yaml" --party-id 9999
+expect_contains "failed hop: tls handshake" "names the tls hop"
+expect_contains "peer not up yet, or route wrong" "tells not-up-yet/route-wrong apart from a wrong certificate"
+expect_contains "for 3 s" "after waiting the whole connectTimeout"
+expect_contains "fatectl exchange route list" "says where to look"
 
 # the Exchange without a route for 10000: Traffic Server answers with its own certificate
 "$FATECTL" exchange route remove -f "$W/ex.yaml" --party 10000 >/dev/null
@@ -124,4 +141,5 @@ ats_reload "$W/sni2.yaml" && ats_wait_sni 10000.fate.org exchange-ats 15 && ok "
 expect_rc 3 "no SNI route at the Exchange -> exit 3" -- "$FATECTL" toy --native --job "$W/exchange.yaml" --party-id 9999
 expect_contains "failed hop: tls handshake" "names the tls hop"
 expect_contains "has no SNI route for it" "hint: the Exchange has no route"
+expect_contains "route wrong: the Exchange answered with a certificate that is not 10000.fate.org" "a wrong route is called a wrong route"
 finish

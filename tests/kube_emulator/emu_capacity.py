@@ -110,7 +110,8 @@ def canon_map(m):
 
 def make_node(spec, version, ip):
     """A Node as a kubelet registers it, from the admin spec {name, capacity, allocatable, labels,
-    taints, unschedulable, ready}."""
+    taints, unschedulable, ready, addresses}. `addresses` ([{type, address}], e.g. an ExternalIP)
+    replaces the default InternalIP 172.18.x.y."""
     name = spec["name"]
     cap = {"cpu": "16", "memory": "65842Mi", "pods": "110", "ephemeral-storage": "100Gi",
            "hugepages-1Gi": "0", "hugepages-2Mi": "0"}
@@ -134,7 +135,8 @@ def make_node(spec, version, ip):
     node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels},
             "spec": {"podCIDR": spec.get("pod_cidr", "10.244.0.0/24")},
             "status": {"conditions": conds, "capacity": canon_map(cap), "allocatable": canon_map(alloc),
-                       "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
+                       "addresses": list(spec.get("addresses") or [{"type": "InternalIP", "address": ip}]) +
+                                    [{"type": "Hostname", "address": name}],
                        "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
                        "nodeInfo": {"kubeletVersion": version, "containerRuntimeVersion": "containerd://1.7.13",
                                     "osImage": "fatectl kube emulator", "operatingSystem": "linux",

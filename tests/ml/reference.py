@@ -8,6 +8,9 @@ gradient per client, weighted model averaging in 2^-32 fixed point). The PRNG (S
 named by tags), weight initialisation and batch shuffling are the documented ones
 (include/fatectl/ml/rng.h), so a run with the same seed gives the same weights.
 
+Preparation, sample weights and validation (early stopping, best iteration, threshold choice)
+come from prep_ref.py, FATE's evaluation rules from fate_eval.py.
+
 Usage: reference.py JOB.yaml [--max-rows N]   -> JSON on stdout:
   {"weights": {"<party>": [coef..., intercept?]}, "auc": float, "losses": [...], "epochs": int,
    "sklearn_auc": float}
@@ -19,6 +22,12 @@ import sys
 
 import numpy as np
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fate_eval import choose_threshold, confusion, threshold_candidates  # noqa: E402
+from prep_ref import (EarlyStopping, apply_cells, apply_scale, fit_cells, fit_scale, load_csv as load_ref,  # noqa: E402
+                      metrics_of, missing_of_header, need_run, prep_params, sample_weights, validation_params,
+                      weight_params)
 
 M64 = (1 << 64) - 1
 
@@ -173,21 +182,6 @@ def apply_update(p, w, delta, epoch, icpt):
     return w - delta
 
 
-def load_csv(path, label, idc="id", labelc="y", max_rows=None):
-    with open(path) as f:
-        header = f.readline().strip().split(",")
-    data = np.genfromtxt(path, delimiter=",", skip_header=1, dtype=str, max_rows=max_rows)
-    if data.ndim == 1:
-        data = data.reshape(1, -1)
-    ids = list(data[:, header.index(idc)])
-    feats = [i for i, h in enumerate(header) if h != idc and (not label or h != labelc)]
-    X = data[:, feats].astype(np.float64)
-    y = None
-    if label:
-        y = (data[:, header.index(labelc)].astype(np.float64) == 1).astype(np.float64)
-    return ids, X, y
-
-
 def sigmoid(z):
     return np.where(z >= 0, 1.0 / (1.0 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1.0 + np.exp(-np.abs(z))))
 
@@ -200,25 +194,74 @@ def plan_batches(p, epoch, N):
     return [order[a:a + bs] for a in range(0, N, bs)]
 
 
+def sigmoid_scores(Xg, wg, icpt, Xh, wh):
+    z = Xg @ wg[:Xg.shape[1]] + (wg[-1] if icpt else 0.0)
+    for k in range(len(Xh)):
+        z = z + Xh[k] @ wh[k]
+    return sigmoid(z)
+
+
 def hetero(job, base, max_rows):
     p = params_of(job)
+    raw = (job.get("algorithm") or {}).get("params") or {}
+    pp, wp, vp = prep_params(raw), weight_params(raw), validation_params(raw)
+    idc, labelc = raw.get("id_column", "id"), raw.get("label_column", "y")
     parties = job["parties"]
     guest = [q for q in parties if q["role"] == "guest"][0]
     hosts = [q for q in parties if q["role"] == "host"]
     data_of = lambda q: [os.path.join(base, d) for d in (q["data"] if isinstance(q["data"], list) else [q["data"]])]
-    gids, Xg, y = load_csv(data_of(guest)[0], True, max_rows=max_rows)
-    H = [load_csv(data_of(h)[0], False, max_rows=max_rows) for h in hosts]
+    local = lambda v: v
+
+    def party_data(q, label, which):
+        path = data_of(q)[which]
+        ids, X, y, w, names = load_ref(path, label, idc, labelc, wp["column"] if label and which == 0 else None,
+                                       missing_of_header(pp, path, label, labelc), max_rows)
+        return ids, X, y, w, names
+
+    # FATE's order: data_transform on each party's whole file, intersection, then feature_scale.
+    gids, Xg, y, wcol, gnames = party_data(guest, True, 0)
+    Xg, gcells = fit_cells(pp, Xg, gnames, local)
+    H = []
+    for h in hosts:
+        hid, X, _, _, hnames = party_data(h, False, 0)
+        X, cells = fit_cells(pp, X, hnames, local)
+        H.append((hid, X, cells, hnames))
     common = set(gids)
-    for hid, _, _ in H:
+    for hid, _, _, _ in H:
         common &= set(hid)
     order = sorted(common)
     gi = {v: i for i, v in enumerate(gids)}
     Xg = Xg[[gi[v] for v in order]]
     y = y[[gi[v] for v in order]]
-    Xh = []
-    for hid, X, _ in H:
+    Xg, gscale = fit_scale(pp, Xg, gnames, local)
+    wrow = sample_weights(wp, y, None if wcol is None else wcol[[gi[v] for v in order]], local)
+    if wrow is not None:
+        wrow = wrow * (len(wrow) / wrow.sum())  # FATE's scale_sample_weight: mean 1
+    Xh, hscale = [], []
+    for hid, X, cells, hnames in H:
         hi = {v: i for i, v in enumerate(hid)}
-        Xh.append(X[[hi[v] for v in order]])
+        Xs, sc = fit_scale(pp, X[[hi[v] for v in order]], hnames, local)
+        Xh.append(Xs)
+        hscale.append(sc)
+    # validation rows: the same preparation, applied
+    V = None
+    if len(data_of(guest)) > 1:
+        vg, VXg, vy, _, _ = party_data(guest, True, 1)
+        VXg = apply_cells(gcells, VXg)
+        vh = []
+        for k, h in enumerate(hosts):
+            hid, X, _, _, _ = party_data(h, False, 1)
+            vh.append((hid, apply_cells(H[k][2], X)))
+        vcommon = set(vg)
+        for hid, _ in vh:
+            vcommon &= set(hid)
+        vorder = sorted(vcommon)
+        vgi = {v: i for i, v in enumerate(vg)}
+        VXh = []
+        for k, (hid, X) in enumerate(vh):
+            hi = {v: i for i, v in enumerate(hid)}
+            VXh.append(apply_scale(hscale[k], X[[hi[v] for v in vorder]]))
+        V = (apply_scale(gscale, VXg[[vgi[v] for v in vorder]]), vy[[vgi[v] for v in vorder]], VXh)
     N = len(order)
     P = p["floating_point_precision"]
     S = P + 40
@@ -233,6 +276,7 @@ def hetero(job, base, max_rows):
     opt = Optimizer(p)
     losses = []
     converged = False
+    stopper = EarlyStopping(vp)
     e = 0
     while e < p["max_iter"] and not converged:
         batch_losses = []
@@ -240,13 +284,19 @@ def hetero(job, base, max_rows):
         for rows in plan_batches(p, e, N):
             n = len(rows)
             wxg = Xg[rows] @ wg[:Xg.shape[1]] + (wg[-1] if icpt else 0.0)
-            hd = 0.25 * wxg - 0.5 * ypm[rows]
-            dq = np.rint(hd * 2.0 ** 40).astype(np.int64)
+            if wrow is None:
+                dq = np.rint((0.25 * wxg - 0.5 * ypm[rows]) * 2.0 ** 40).astype(np.int64)
+            else:  # weighted: w·half_d at 2^40 plus round(w·2^20)·[[fw]] with fw at 2^20
+                wq = np.rint(wrow[rows] * 2.0 ** 20).astype(np.int64)
+                dq = np.rint(wrow[rows] * (0.25 * wxg - 0.5 * ypm[rows]) * 2.0 ** 40).astype(np.int64)
             wxh_tot = np.zeros(n)
             for k in range(len(Xh)):
                 wxh = Xh[k][rows] @ wh[k]
                 wxh_tot += wxh
-                dq = dq + np.rint(0.25 * wxh * 2.0 ** 40).astype(np.int64)
+                if wrow is None:
+                    dq = dq + np.rint(0.25 * wxh * 2.0 ** 40).astype(np.int64)
+                else:
+                    dq = dq + wq * np.rint(0.25 * wxh * 2.0 ** 20).astype(np.int64)
             dqf = dq.astype(np.float64)
             grads = []
             for k in range(len(Xh)):
@@ -256,7 +306,8 @@ def hetero(job, base, max_rows):
             grads.append(G / 2.0 ** S / n + penalty_grad(p, wg, icpt))
             if len(Xh) == 1:
                 wx = wxg + wxh_tot
-                loss = math.log(2) - 0.5 / n * float(np.dot(ypm[rows], wx)) + 0.125 / n * float(np.dot(wx, wx))
+                ww = np.ones(n) if wrow is None else wrow[rows]
+                loss = float(np.sum(ww * (math.log(2) - 0.5 * ypm[rows] * wx + 0.125 * wx * wx))) / n
                 loss += penalty_value(p, wg, icpt) + penalty_value(p, wh[0], False)
                 batch_losses.append(loss)
             g = np.concatenate(grads)
@@ -268,6 +319,10 @@ def hetero(job, base, max_rows):
                 wh[k] = apply_update(p, wh[k], delta[off:off + m], e, False)
                 off += m
             wg = apply_update(p, wg, delta[off:], e, icpt)
+        stop = False
+        if V is not None and need_run(vp, e):
+            vs = sigmoid_scores(V[0], wg, icpt, V[2], wh)
+            stop = stopper.update(e, metrics_of(V[1], vs), [wg] + wh)
         has_loss = bool(batch_losses)
         loss = sum(batch_losses) / len(batch_losses) if has_loss else 0.0
         es = p["early_stop"]
@@ -277,21 +332,31 @@ def hetero(job, base, max_rows):
             converged = has_loss and loss <= p["tol"]
         else:
             converged = float(np.sqrt(np.dot(dsum, dsum))) < p["tol"]
+        converged = converged or stop
         if has_loss:
             losses.append(loss)
         e += 1
-    z = Xg @ wg[:Xg.shape[1]] + (wg[-1] if icpt else 0.0)
-    for k in range(len(Xh)):
-        z = z + Xh[k] @ wh[k]
+    best = stopper.final()
+    if best is not None:
+        wg, wh = best[0][0], best[0][1:]
     from sklearn.metrics import roc_auc_score
-    from sklearn.linear_model import LogisticRegression
-    auc = roc_auc_score(y, sigmoid(z))
-    Xall = np.hstack([Xg] + Xh)
-    sk = sklearn_auc(Xall, y, p)
+    auc = roc_auc_score(y, sigmoid_scores(Xg, wg, icpt, Xh, wh))
+    out = dict(auc=float(auc), losses=losses, epochs=e, converged=bool(converged),
+               sklearn_auc=sklearn_auc(np.hstack([Xg] + Xh), y, p))
+    if vp["threshold"] in ("max_f1", "max_ks") and V is not None:
+        vs = sigmoid_scores(V[0], wg, icpt, V[2], wh)
+        c = threshold_candidates()
+        out["threshold"] = choose_threshold(*confusion(V[1], vs, c), c, vp["threshold"])
+    if best is not None:
+        out["best_iteration"] = best[1] + 1
     weights = {str(guest["id"]): list(map(float, wg))}
     for k, h in enumerate(hosts):
         weights[str(h["id"])] = list(map(float, wh[k]))
-    return dict(weights=weights, auc=float(auc), losses=losses, epochs=e, converged=bool(converged), sklearn_auc=sk)
+    out["weights"] = weights
+    out["preparation"] = {str(guest["id"]): fitted_json(gcells, gscale, gnames)}
+    for k, h in enumerate(hosts):
+        out["preparation"][str(h["id"])] = fitted_json(H[k][2], hscale[k], H[k][3])
+    return out
 
 
 def sklearn_auc(X, y, p):
@@ -322,7 +387,50 @@ def homo(job, base, max_rows):
     parties = job["parties"]
     clients = [q for q in parties if q["role"] == "guest"] + [q for q in parties if q["role"] == "host"]
     data_of = lambda q: [os.path.join(base, d) for d in (q["data"] if isinstance(q["data"], list) else [q["data"]])]
-    D = [load_csv(data_of(c)[0], True, max_rows=max_rows) for c in clients]
+    raw = (job.get("algorithm") or {}).get("params") or {}
+    pp, wp, vp = prep_params(raw), weight_params(raw), validation_params(raw)
+    idc, labelc = raw.get("id_column", "id"), raw.get("label_column", "y")
+    row_ids = "id_column" not in raw
+
+    def client_data(q, which):
+        path = data_of(q)[which]
+        ids, X, y, w, names = load_ref(path, True, idc, labelc, wp["column"], missing_of_header(pp, path, True, labelc),
+                                       max_rows, row_ids)
+        return ids, X, y, w, names
+
+    T = [client_data(c, 0) for c in clients]
+    names = T[0][4]
+    local = lambda v: v
+    # Preparation: federated statistics are the statistics of every client's rows together.
+    if pp["statistics"] == "federated":
+        _, cells = fit_cells(pp, np.vstack([t[1] for t in T]), names, local)
+        _, scale = fit_scale(pp, apply_cells(cells, np.vstack([t[1] for t in T])), names, local)
+        fits = [(cells, scale)] * len(T)
+    else:
+        fits = []
+        for t in T:
+            X, cells = fit_cells(pp, t[1], names, local)
+            fits.append((cells, fit_scale(pp, X, names, local)[1]))
+    D, SW = [], []
+    for (ids, X, y, w, _), (cells, scale) in zip(T, fits):
+        D.append((ids, apply_scale(scale, apply_cells(cells, X)), y))
+        if pp["statistics"] == "federated" and (wp["class_weight"] == "balanced" or wp["normalize"]):
+            yy = np.concatenate([t[2] for t in T])
+            if wp["column"]:
+                allw = np.concatenate([t[3] for t in T])
+                SW.append(w / allw.mean())
+            else:
+                SW.append(sample_weights(wp, y, w, lambda v: np.array([(yy == 1).sum(), (yy != 1).sum()], dtype=float)))
+        else:
+            SW.append(sample_weights(wp, y, w, local))
+    VD = []
+    for c, q in enumerate(clients):
+        if len(data_of(q)) > 1:
+            ids, X, y, _, _ = client_data(q, 1)
+            VD.append((apply_scale(fits[c][1], apply_cells(fits[c][0], X)), y))
+        else:
+            VD.append(None)
+    stopper = EarlyStopping(vp)
     icpt = p["fit_intercept"]
     nf = D[0][1].shape[1]
     w0 = init_weights(p, "homo", nf + (1 if icpt else 0))
@@ -345,12 +453,13 @@ def homo(job, base, max_rows):
             w = W[c]
             for a in range(0, N, bs):
                 rows = order[a:a + bs]
-                n = len(rows)
+                ww = np.ones(len(rows)) if SW[c] is None else SW[c][rows]
+                n = float(ww.sum())  # weighted: Σ w·∇l / Σ w
                 s = X[rows] @ w[:nf] + (w[-1] if icpt else 0.0)
-                r = sigmoid(s) - y[rows]
+                r = ww * (sigmoid(s) - y[rows])
                 g = np.concatenate([X[rows].T @ r, [np.sum(r)] if icpt else []]) / n + penalty_grad(p, w, icpt)
                 t = np.where(y[rows] == 1, 1.0, -1.0) * s
-                tot += float(np.sum(np.maximum(-t, 0.0) + np.log1p(np.exp(-np.abs(t))))) / n + penalty_value(p, w, icpt)
+                tot += float(np.sum(ww * (np.maximum(-t, 0.0) + np.log1p(np.exp(-np.abs(t)))))) / n + penalty_value(p, w, icpt)
                 nb += 1
                 w = apply_update(p, w, opts[c].step(g, e), e, icpt)
             W[c] = w
@@ -376,7 +485,21 @@ def homo(job, base, max_rows):
             losses.append(loss)
             prev = avg
             W = [avg.copy() for _ in clients]
+            if need_run(vp, e) and any(v is not None for v in VD):
+                tot_n, acc = 0.0, {"auc": 0.0, "ks": 0.0}
+                for v in VD:  # the clients' metrics weighted by their validation rows
+                    if v is None or len(set(v[1])) < 2:
+                        continue
+                    m = metrics_of(v[1], sigmoid(v[0] @ avg[:nf] + (avg[-1] if icpt else 0.0)))
+                    tot_n += len(v[1])
+                    for key in acc:
+                        acc[key] += len(v[1]) * m[key]
+                if stopper.update(e, {k: a / tot_n for k, a in acc.items()}, [avg]):
+                    converged = True
         e += 1
+    best = stopper.final()
+    if best is not None:
+        W = [best[0][0].copy() for _ in clients]
     from sklearn.metrics import roc_auc_score
     w = W[0]
     ids, X, y = D[0]
@@ -385,8 +508,25 @@ def homo(job, base, max_rows):
     yall = np.concatenate([d[2] for d in D])
     sk_joined = sklearn_auc(Xall, yall, p)
     weights = {str(c["id"]): list(map(float, W[i])) for i, c in enumerate(clients)}
-    return dict(weights=weights, auc=float(auc), losses=losses, epochs=e, converged=bool(converged),
-                sklearn_auc=sk_joined, joined_auc=float(roc_auc_score(yall, sigmoid(Xall @ w[:nf] + (w[-1] if icpt else 0.0)))))
+    out = dict(weights=weights, auc=float(auc), losses=losses, epochs=e, converged=bool(converged),
+               sklearn_auc=sk_joined, joined_auc=float(roc_auc_score(yall, sigmoid(Xall @ w[:nf] + (w[-1] if icpt else 0.0)))))
+    if vp["threshold"] in ("max_f1", "max_ks"):
+        cands = threshold_candidates()
+        tabs = [confusion(v[1], sigmoid(v[0] @ w[:nf] + (w[-1] if icpt else 0.0)), cands) for v in VD if v is not None]
+        out["threshold"] = choose_threshold(*[sum(t[i] for t in tabs) for i in range(4)], cands, vp["threshold"])
+    if best is not None:
+        out["best_iteration"] = best[1] + 1
+    out["preparation"] = {str(c["id"]): fitted_json(fits[i][0], fits[i][1], names) for i, c in enumerate(clients)}
+    return out
+
+
+def fitted_json(cells, scale, names):
+    """One party's fitted preparation per column: fill and outlier values, scaling (lower, upper, center,
+    divisor); None where the column has none. compare.py checks it against model.json."""
+    num = lambda v: None if v is None else float(v)
+    return [dict(name=n, fill=num(cells["fill"][j]), outlier=num(cells["outlier"][j]),
+                 scale=None if scale is None or scale[j] is None else [float(v) for v in scale[j]])
+            for j, n in enumerate(names)]
 
 
 def main():

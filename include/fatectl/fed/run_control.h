@@ -28,6 +28,14 @@ namespace fatectl::fed {
 
 class TlsChannel;
 
+/// A failure every peer has already been told through the program's own messages (e.g. the
+/// guest's refusal verdict in id alignment, which each party ends on with exit 2): the party ends
+/// with its own exit code without aborting the peers, so that none of them races to exit 5 on an
+/// abort while it is still reading the same verdict.
+struct SharedVerdict : Error {
+  using Error::Error;
+};
+
 /// The process-wide supervisor of one party (at most one per process).
 class RunControl {
  public:
@@ -56,9 +64,10 @@ class RunControl {
   void note_checkpoint(const std::string& what);
   void succeeded();
   /// This party failed with `reason` (exit code `exit_code`): records it and, unless the cause is
-  /// a peer's failure the channel knows of (then that one is relayed), tells every peer. Returns
-  /// for the caller to exit; if the control thread is already ending the process, never returns.
-  void failed(const std::string& reason, int exit_code);
+  /// a peer's failure the channel knows of (then that one is relayed) or `tell_peers` is false (a
+  /// SharedVerdict), tells every peer. Returns for the caller to exit; if the control thread is
+  /// already ending the process, never returns.
+  void failed(const std::string& reason, int exit_code, bool tell_peers = true);
 
  private:
   void control_loop();

@@ -96,7 +96,14 @@ bool remove(Client& c, const ObjectRef& ref, const std::string& propagation = "B
 std::string pod_logs(Client& c, const std::string& ns, const std::string& pod, const std::string& container,
                      int tail = 20, bool previous = false);
 
-/// Registers the values of a Secret object (data decoded, and stringData) as log secrets.
+/// Registers one secret value (a password from a spec or a Secret) for redaction: its base64 form
+/// always, and the value itself when it is 8 bytes or longer -- a shorter one (the charts' default
+/// password "fate") would mangle every name it occurs in; where such a value is printed on purpose
+/// (spec, Secret data) it is masked by its key instead.
+void register_secret_value(const std::string& clear);
+
+/// Registers the values of a Secret object (data as sent and decoded, stringData) through
+/// register_secret_value.
 void register_secret_values(const YAML::Node& obj);
 
 }  // namespace fatectl::kube

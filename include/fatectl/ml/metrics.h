@@ -20,7 +20,7 @@ struct Metrics {
 /// AUC: probability that a random positive scores above a random negative (ties ½).
 /// Throws Invalid when only one class is present (as scikit-learn does).
 double auc(const std::vector<double>& labels, const std::vector<double>& scores);
-/// KS as FATE computes it: scores sorted descending, thresholds t_k = sorted[floor(N·k/100)]
+/// KS as FATE computes it: scores sorted descending, thresholds t_k = sorted[int(N·(k/100))]
 /// for k = 0..99, predicted positive when score > t_k, KS = max_k (TPR_k − FPR_k).
 double ks(const std::vector<double>& labels, const std::vector<double>& scores);
 /// Everything above; label 1 is positive; predicted positive when score > threshold.

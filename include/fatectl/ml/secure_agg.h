@@ -23,6 +23,10 @@ class PadCipher {
   void add_peer(long peer, const std::string& peer_public_key);
   /// v + Σ_peers ±pad(peer, round) mod 2^64, for party `self` (the pads cancel in the sum).
   std::vector<uint64_t> mask(long self, const std::string& job_id, long round, std::vector<uint64_t> v) const;
+  /// The same in 128-bit arithmetic for sums of statistics, with pads from the stream of `tag`
+  /// (info ".../<lo>-<hi>/<tag>", two 64-bit words per value, low word first).
+  std::vector<unsigned __int128> mask128(long self, const std::string& job_id, const std::string& tag,
+                                         std::vector<unsigned __int128> v) const;
 
  private:
   struct Impl;
@@ -35,8 +39,15 @@ class PadCipher {
 std::vector<uint64_t> pad_stream(const std::string& secret, const std::string& job_id, long lo, long hi, long round,
                                  size_t count);
 
+/// The same stream for a tag other than a round number (info ".../<lo>-<hi>/<tag>").
+std::vector<uint64_t> pad_stream(const std::string& secret, const std::string& job_id, long lo, long hi,
+                                 const std::string& tag, size_t count);
+
 /// Fixed-point for aggregation: round(x·2^32) as two's complement u64, and back.
 uint64_t to_fixed(double x);
 double from_fixed(uint64_t v);
+/// Fixed-point for statistics: round(x·2^40) as two's complement u128 (|x| < 2^80), and back.
+unsigned __int128 to_fixed128(double x, const std::string& what);
+double from_fixed128(unsigned __int128 v);
 
 }  // namespace fatectl::ml

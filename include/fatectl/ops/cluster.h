@@ -3,11 +3,13 @@
 // composes render (spec -> objects), kube (apply, wait, delete) and release (revision records).
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "fatectl/kube/apply.h"
+#include "fatectl/release/pending.h"
 #include "fatectl/release/record.h"
 #include "fatectl/spec/cluster_spec.h"
 
@@ -21,6 +23,7 @@ struct DeployOptions {
   std::string dry_run;  ///< "", "client" (render only) or "server" (dryRun=All, nothing stored)
   bool purge = false;   ///< upgrade: also delete PVCs that left the spec
   bool force = false;   ///< upgrade: allow a chart change or a downgrade
+  bool atomic = false;  ///< upgrade: roll back to the deployed revision by itself when it fails
   unsigned concurrency = 8;
   std::chrono::milliseconds poll{1000};
   bool plan = true;     ///< install: run `cluster plan`'s placement check first (--skip-plan turns it off)
@@ -59,6 +62,8 @@ struct DeployResult {
   std::vector<kube::Manifest> objects;  ///< rendered, in apply order
   std::vector<kube::ObjectRef> pruned;  ///< upgrade: deleted because they left the spec
   std::vector<kube::ObjectRef> kept;    ///< upgrade: left the spec but kept (PVCs without --purge)
+  int target_revision = 0;  ///< rollback: the revision whose spec was (or would be) applied
+  std::string spec_diff;    ///< rollback: unified diff current spec -> target spec
 };
 
 /// Renders a spec for this cluster (its server version decides PSP vs Pod Security labels) and
@@ -68,10 +73,12 @@ std::vector<kube::Manifest> render_for(kube::Client& c, const spec::ClusterSpec&
 /// `cluster install`: see docs/kube.md. `spec_text` is stored in the release record.
 DeployResult install(kube::Client& c, const spec::ClusterSpec& spec, const std::string& spec_text,
                      const DeployOptions& o);
-/// `cluster upgrade`.
+/// `cluster upgrade`. With `atomic`, a failed upgrade is rolled back to the deployed revision
+/// and the error says so.
 DeployResult upgrade(kube::Client& c, const spec::ClusterSpec& spec, const std::string& spec_text,
                      const DeployOptions& o);
-/// `cluster rollback NAME [REVISION]` (0 = the revision before the current one).
+/// `cluster rollback NAME [REVISION]` (0 = the revision before the current one). A dry run
+/// (client: nothing sent but reads; server: dryRun=All) says what would be applied and deleted.
 DeployResult rollback(kube::Client& c, const std::string& ns, const std::string& name, int revision,
                       const DeployOptions& o);
 /// The revision `cluster rollback NAME [REVISION]` returns to (0 = the one before the current).
@@ -80,11 +87,16 @@ release::Record rollback_target(kube::Client& c, const std::string& ns, const st
 /// What uninstall did and what it left in place on purpose.
 struct UninstallResult {
   std::vector<kube::ObjectRef> deleted;
-  std::vector<std::pair<kube::ObjectRef, std::string>> kept;  ///< object and why
-  int records = 0;                                           ///< release revisions removed
+  std::vector<std::pair<kube::ObjectRef, std::string>> kept;   ///< object and why
+  std::vector<std::pair<kube::ObjectRef, std::string>> noted;  ///< deleted objects worth a word (certs, user Secrets)
+  int records = 0;       ///< release revisions removed
+  int history_kept = 0;  ///< --keep-history: revisions kept (the newest now `uninstalled`)
 };
+/// `cluster uninstall NAME`: deletes the inventory in reverse order; keeps PVCs, the namespace,
+/// user Secrets and what `fatectl certs` made unless `purge`; `keep_history` keeps the release
+/// records (the newest marked uninstalled) instead of deleting them.
 UninstallResult uninstall(kube::Client& c, const std::string& ns, const std::string& name, bool purge,
-                          std::chrono::seconds timeout, bool wait = true);
+                          std::chrono::seconds timeout, bool wait = true, bool keep_history = false);
 
 /// One object's difference between the cluster and the spec.
 struct ObjectDiff {
@@ -137,8 +149,11 @@ std::string release_namespace(kube::Client& c, const std::string& name, const st
 /// pending-upgrade -- only if that revision does not exist yet and expected_revision is still the
 /// newest, so two concurrent changes cannot both go on; commit() marks it deployed and the
 /// previous deployed revision superseded; abandon() deletes it (the change was not made).
-/// Destroyed without either, it stays pending (an interrupted change shows in `cluster history`,
-/// and route changes, upgrades and rollbacks refuse to go on until `cluster rollback --force`).
+/// While pending, it names this fatectl as its holder and refreshes a heartbeat, so that the
+/// next command can tell a change still running from one whose process is gone
+/// (release/pending.h). Destroyed without either, it stays pending: the next command marks it
+/// failed once its fatectl is gone; until then route changes, upgrades and rollbacks refuse
+/// (`cluster rollback --force` takes over).
 class PendingRevision {
  public:
   PendingRevision(kube::Client& c, const spec::ClusterSpec& spec, const std::string& spec_text, int expected_revision,
@@ -146,11 +161,18 @@ class PendingRevision {
   int revision() const { return rec_.revision; }
   void commit();
   void abandon();
+  ~PendingRevision();
 
  private:
   kube::Client& c_;
   release::Record rec_;
+  std::unique_ptr<release::Store> store_;
+  std::unique_ptr<release::Heartbeat> beat_;
 };
+
+/// True for spec keys whose values are secrets (password, passwd, secret, token, accessKey,
+/// default_pass): never printed, kept out of ConfigMaps and env.
+bool secret_key_name(const std::string& key);
 
 /// Compares chart versions "v1.10.0" < "v1.11.2" (numeric per part; -1, 0, 1).
 int compare_versions(const std::string& a, const std::string& b);

@@ -10,6 +10,10 @@
 
 namespace fatectl::ops {
 
+/// Label on objects fatectl makes outside a release (value: the command, e.g. "certs exchange"),
+/// so that `cluster uninstall` knows them as fatectl's own: kept, or deleted with --purge.
+inline constexpr const char* kMadeByLabel = "fatectl.io/made-by";
+
 /// What `fatectl certs exchange` is asked for.
 struct ExchangeCertsOptions {
   std::string dir = "exchange-certs";  ///< CA (ca.crt/ca.key, created if missing) and issued files

@@ -79,7 +79,7 @@ ToyCommand toy_command(const std::string& version, long guest, long host, int ti
 std::string version_from_image(const std::string& image);
 
 /// What FATE's output says.
-enum class ToyVerdict { Success, Failed, Timeout, QueryFailed, FlowDown, Unknown };
+enum class ToyVerdict { Success, Failed, Timeout, QueryFailed, FlowDown, NotStarted, Unknown };
 const char* verdict_name(ToyVerdict v);
 struct ToyAnalysis {
   ToyVerdict verdict = ToyVerdict::Unknown;
@@ -87,7 +87,13 @@ struct ToyAnalysis {
   std::string sum;   ///< 1.6: the secure_sum printed
   std::string hint;  ///< likely cause and next step
   std::string log_command;  ///< command to download the job's logs, when a job id is known
+  std::string exec_error;   ///< NotStarted: the exec error exactly as the API server gave it
 };
+/// The verdict when the command could not start in the container (exec answered with an error
+/// status instead of an exit code): names the command, the pod/container and the API server's
+/// message, with the likely cause.
+ToyAnalysis exec_not_started(const std::vector<std::string>& argv, const std::string& pod, const std::string& container,
+                             const std::string& version, const std::string& error);
 /// Decides from the printed output and exit code (see docs/toy.md for the patterns per version).
 ToyAnalysis analyse_toy_output(const std::string& version, const std::string& output, int exit_code, long guest,
                                long host, bool one_sided);

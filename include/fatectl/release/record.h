@@ -19,6 +19,21 @@ inline constexpr const char* kPendingRollback = "pending-rollback";
 inline constexpr const char* kDeployed = "deployed";
 inline constexpr const char* kFailed = "failed";
 inline constexpr const char* kSuperseded = "superseded";
+/// `uninstall --keep-history`: the objects are gone, the records stay (rollback restores it).
+inline constexpr const char* kUninstalled = "uninstalled";
+
+/// The process that wrote a pending revision (stored while the revision is pending-*).
+struct Holder {
+  std::string host;       ///< gethostname()
+  long pid = 0;
+  std::string pid_start;  ///< /proc/PID/stat start time (clock ticks since boot), "" if unknown
+  std::string boot_id;    ///< /proc/sys/kernel/random/boot_id: after a reboot every pid is stale
+  std::string heartbeat;  ///< RFC 3339, refreshed while the operation runs
+
+  /// This process, heartbeat now.
+  static Holder self();
+  bool empty() const { return host.empty() && pid == 0; }
+};
 
 /// One object a revision created, with its module.
 struct InventoryItem {
@@ -40,6 +55,8 @@ struct Record {
   std::string spec_file;  ///< path the spec was read from (informational)
   std::string spec;       ///< the spec text as given
   std::vector<InventoryItem> inventory;
+  Holder holder;  ///< pending-* only: who is working on it
+
 
   YAML::Node to_node(bool with_spec = true) const;
   static Record from_node(const YAML::Node& n);

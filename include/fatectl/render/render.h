@@ -34,6 +34,24 @@ std::vector<Object> render(const spec::ClusterSpec& spec, const RenderOptions& o
 /// Every image reference the rendered workloads use (sorted, unique).
 std::vector<std::string> images(const spec::ClusterSpec& spec, const RenderOptions& opts = {});
 
+/// Where one image is used: the workload and container, and the module it belongs to.
+struct ImageUse {
+  std::string image;
+  std::string module;
+  std::string workload;   ///< "Deployment/traffic-server"
+  std::string container;
+};
+/// Every container's image, in render order (an image used twice appears twice).
+std::vector<ImageUse> image_uses(const spec::ClusterSpec& spec, const RenderOptions& opts = {});
+/// The tag of an image reference ("" when it has none; a digest reference returns "@digest").
+std::string image_tag(const std::string& image);
+/// True when the reference can change under the same name: no tag, or the tag `latest`
+/// (a digest, @sha256:..., never floats).
+bool floating_tag(const std::string& image);
+/// One warning per image with a floating tag, at the spec key that sets its tag when the spec
+/// has one (`<module>.imageTag`, `imageTag`), else naming the key that would pin it.
+std::vector<spec::Diagnostic> floating_image_warnings(const spec::ClusterSpec& spec, const RenderOptions& opts = {});
+
 /// The files under manifests/, embedded at build time (path relative to manifests/).
 const std::map<std::string, std::string_view>& embedded_files();
 

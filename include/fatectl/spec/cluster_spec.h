@@ -51,6 +51,8 @@ struct Diagnostic {
   std::string key_path;  ///< e.g. "rollsite.partyList[0].partyPort"; "" for the whole file
   std::string message;
   std::string str() const;
+  /// {file, line, column, key, message} for -o json|yaml.
+  YAML::Node to_yaml() const;
 };
 
 /// Everything validation found; `spec` is filled as far as the input allowed.

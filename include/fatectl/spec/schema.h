@@ -63,6 +63,8 @@ struct Shape {
   long long min = 0, max = 0;       ///< Int bounds
   bool secret = false;              ///< never echo the value in messages
   bool scalar_map = false;          ///< MapOf whose values must be scalars (nodeSelector)
+  bool resource_names = false;      ///< MapOf of resources.requests/limits: keys are resource names,
+                                    ///< values quantities
 
   /// The field named `name` visible in generation bit `gen` (nullptr if none).
   const Field* field(const std::string& name, unsigned gen) const;

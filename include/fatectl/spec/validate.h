@@ -37,5 +37,9 @@ bool as_integer(const YAML::Node& n, long long& out);
 std::string host_problem(const std::string& h);
 /// "host:port" syntax. Returns "" if fine, else why not.
 std::string host_port_problem(const std::string& hp);
+/// A key of resources.requests/limits: cpu, memory, ephemeral-storage, hugepages-<size> or a
+/// domain-prefixed extended resource (nvidia.com/gpu). Returns "" if fine, else why not (with
+/// the nearest standard name when it looks like a typo or a truncation).
+std::string resource_name_problem(const std::string& key);
 
 }  // namespace fatectl::spec

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# train / predict / run as an operator scripts them: -o json prints one JSON document on stdout
+# (the parties' output and progress on stderr), progress within an epoch (batches done, rows
+# encrypted) as plain periodic lines when stderr is not a terminal, predict prints its metrics
+# table as train does.
+set -uo pipefail
+source "$(dirname "$0")/../lib/assert.sh"
+SRC="${FATECTL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
+W="$(mktemp -d)"
+trap 'rm -rf "$W"' EXIT
+export TMPDIR="$W"   # a failed --local run keeps its logs there
+JOB="$SRC/examples/jobs/hetero-breast.yaml"
+# shorten the job: 3 epochs are enough to see progress and metrics
+mkdir -p "$W/jobs"; ln -s "$SRC/examples/data" "$W/data"   # the job names its data as ../data/
+sed 's/max_iter: 30/max_iter: 3/' "$JOB" > "$W/jobs/job.yaml"
+py() { /usr/bin/python3 "$@"; }
+
+set +e
+FATECTL_PROGRESS_SECONDS=0.05 "$FATECTL" train --local --job "$W/jobs/job.yaml" --out "$W/out" -o json > "$W/train.json" 2> "$W/train.err"
+rc=$?
+set -e
+[ $rc = 0 ] && ok "train --local -o json exits 0" || not_ok "train -o json: exit $rc $(tail -3 "$W/train.err")"
+py -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+assert d["ok"] and d["exitCode"]==0 and d["command"]=="train", d
+assert sorted(p["role"] for p in d["parties"])==["arbiter","guest","host"], d["parties"]
+assert d["metrics"]["content"]["train"]["auc"] > 0.9 and d["model"]["file"].endswith("/9999/model.json"), d' "$W/train.json" \
+  && ok "stdout is one JSON document: parties, model, metrics" || not_ok "train json: $(head -c 300 "$W/train.json")"
+grep -q "^\[9999 guest\] epoch 1/3  loss" "$W/train.err" && ok "epoch lines go to stderr" || not_ok "no epoch line on stderr"
+grep -Eq "^\[9999 guest\] epoch [0-9]+/3: batch [0-9]+/1 done, [0-9]+/569 rows encrypted" "$W/train.err" \
+  && ok "progress within an epoch: batches done, rows encrypted (plain lines, not a terminal)" || not_ok "no progress line: $(grep -c . "$W/train.err") lines"
+grep -q $'\r' "$W/train.err" && not_ok "carriage returns without a terminal" || ok "no line rewriting without a terminal"
+
+expect_rc 0 "predict --local prints the metrics table" -- "$FATECTL" predict --local --job "$W/jobs/job.yaml" --out "$W/out"
+expect_contains "[9999 guest] DATA      SAMPLES   AUC" "predict: the table header"
+expect_contains "[9999 guest] predict   569" "predict: the predict row"
+expect_contains "metrics: $W/out/9999/predict-metrics.json" "predict: where the metrics are"
+set +e; "$FATECTL" predict --local --in-process --job "$W/jobs/job.yaml" --out "$W/out" -o json > "$W/predict.json" 2>"$W/predict.err"; rc=$?; set -e
+py -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+assert d["ok"] and d["command"]=="predict" and d["predictions"]["file"].endswith("/9999/predictions.csv"), d
+assert d["metrics"]["content"]["predict"]["samples"]==569, d' "$W/predict.json" \
+  && ok "predict --in-process -o json: one document" || not_ok "predict json (exit $rc): $(head -c 300 "$W/predict.json")"
+set +e; "$FATECTL" run --local --job "$SRC/examples/jobs/echo.yaml" -o yaml > "$W/run.yaml" 2>"$W/run.err"; rc=$?; set -e
+py -c '
+import sys,yaml
+d=yaml.safe_load(open(sys.argv[1]))
+assert d["ok"] and len(d["parties"])==3 and all(p["exitCode"]==0 for p in d["parties"]), d' "$W/run.yaml" \
+  && ok "run --local -o yaml: one document" || not_ok "run yaml (exit $rc): $(head -5 "$W/run.yaml")"
+grep -q "echo: success" "$W/run.err" && ok "the parties' output went to stderr" || not_ok "no party output on stderr"
+# a failing job still prints its document, saying so
+sed 's#../data/breast_hetero_host.csv#../data/no-such-file.csv#' "$W/jobs/job.yaml" > "$W/jobs/broken.yaml"
+set +e; "$FATECTL" train --local --job "$W/jobs/broken.yaml" --out "$W/out2" -o json > "$W/broken.json" 2>/dev/null; rc=$?; set -e
+[ $rc = 2 ] && ok "a party that cannot read its data: exit 2" || not_ok "broken job: exit $rc"
+py -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+assert not d["ok"] and d["exitCode"]==2 and "metrics" not in d, d
+assert any(p["result"]=="exit 2" and p["log"] for p in d["parties"]), d' "$W/broken.json" \
+  && ok "-o json after a failure: ok false, each party's result and log" || not_ok "broken json: $(head -c 300 "$W/broken.json")"
+finish
