@@ -263,6 +263,7 @@ int run_local(const LocalRunOptions& o) {
   int result = 0;
   bool stopping = false;
   Clock::time_point kill_at{};
+  Clock::time_point term_at{};  // SIGTERM to the parties still running (after a peer's exit 5)
   std::string reason;
   for (;;) {
     std::vector<pollfd> pf;
@@ -300,10 +301,16 @@ int run_local(const LocalRunOptions& o) {
         stopping = true;
         result = WIFEXITED(st) ? c.status : 1;
         reason = "party " + std::to_string(c.party) + " failed (" + c.how + ")";
-        std::printf("%s: stopping the other parties\n", reason.c_str());
-        std::fflush(stdout);
-        stop_all(SIGTERM);
-        kill_at = Clock::now() + std::chrono::seconds(5);
+        if (WIFEXITED(st) && c.status == (int)ErrorKind::PeerFailed) {
+          // It only reported another party's failure: that party is telling the others and ends
+          // by itself with its own status; stop whoever is left only after a grace period.
+          term_at = Clock::now() + std::chrono::seconds(5);
+        } else {
+          std::printf("%s: stopping the other parties\n", reason.c_str());
+          std::fflush(stdout);
+          stop_all(SIGTERM);
+          kill_at = Clock::now() + std::chrono::seconds(5);
+        }
       } else if (c.status != 0 && result == (int)ErrorKind::PeerFailed && WIFEXITED(st) &&
                  c.status != (int)ErrorKind::PeerFailed && c.status < 128) {
         // The first to exit only reported another party's failure (exit 5): the job's status is
@@ -322,6 +329,13 @@ int run_local(const LocalRunOptions& o) {
       std::printf("%s: stopping every party\n", reason.c_str());
       std::fflush(stdout);
       stop_all(SIGTERM);
+      kill_at = Clock::now() + std::chrono::seconds(5);
+    }
+    if (term_at != Clock::time_point{} && Clock::now() > term_at) {
+      std::printf("%s: stopping the other parties\n", reason.c_str());
+      std::fflush(stdout);
+      stop_all(SIGTERM);
+      term_at = {};
       kill_at = Clock::now() + std::chrono::seconds(5);
     }
     if (stopping && kill_at != Clock::time_point{} && Clock::now() > kill_at) {
