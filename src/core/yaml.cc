@@ -272,8 +272,81 @@ YAML::Node parse(std::string_view text, const std::string& name) {
   }
 }
 
+namespace {
+
+/// Passes events through to another handler, remembering where the last document started.
+class ProgressHandler : public YAML::EventHandler {
+ public:
+  explicit ProgressHandler(YAML::EventHandler& inner) : inner_(inner) {}
+  YAML::Mark doc_start;
+  bool started = false;
+  void OnDocumentStart(const YAML::Mark& m) override {
+    doc_start = m;
+    started = true;
+    inner_.OnDocumentStart(m);
+  }
+  void OnDocumentEnd() override { inner_.OnDocumentEnd(); }
+  void OnNull(const YAML::Mark& m, YAML::anchor_t a) override { inner_.OnNull(m, a); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t a) override { inner_.OnAlias(m, a); }
+  void OnScalar(const YAML::Mark& m, const std::string& t, YAML::anchor_t a, const std::string& v) override {
+    inner_.OnScalar(m, t, a, v);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string& t, YAML::anchor_t a, YAML::EmitterStyle::value s) override {
+    inner_.OnSequenceStart(m, t, a, s);
+  }
+  void OnSequenceEnd() override { inner_.OnSequenceEnd(); }
+  void OnMapStart(const YAML::Mark& m, const std::string& t, YAML::anchor_t a, YAML::EmitterStyle::value s) override {
+    inner_.OnMapStart(m, t, a, s);
+  }
+  void OnMapEnd() override { inner_.OnMapEnd(); }
+
+ private:
+  YAML::EventHandler& inner_;
+};
+
+/// Discards events.
+struct NullHandler : YAML::EventHandler {
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+}  // namespace
+
+int for_each_document(std::string_view text, YAML::EventHandler& handler) {
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  ProgressHandler h(handler);
+  int docs = 0;
+  bool have_last = false;
+  int last_pos = 0;
+  while (parser.HandleNextDocument(h)) {
+    // yaml-cpp's parser does not advance past a flow indicator outside a flow collection
+    // (a lone ',' or ']'): the same document would start at the same place forever.
+    if (h.started && have_last && h.doc_start.pos == last_pos) {
+      std::string c = h.doc_start.pos >= 0 && static_cast<size_t>(h.doc_start.pos) < text.size()
+                          ? std::string(1, text[static_cast<size_t>(h.doc_start.pos)])
+                          : std::string("?");
+      throw YAML::ParserException(h.doc_start, "unexpected '" + c + "' outside a flow collection ([...] or {...})");
+    }
+    have_last = h.started;
+    last_pos = h.doc_start.pos;
+    h.started = false;
+    ++docs;
+  }
+  return docs;
+}
+
 std::vector<YAML::Node> parse_all(std::string_view text, const std::string& name) {
   try {
+    NullHandler none;
+    for_each_document(text, none);  // refuses what would make LoadAll loop forever
     return YAML::LoadAll(std::string(text));
   } catch (const YAML::Exception& e) {
     throw parse_error(e, name);

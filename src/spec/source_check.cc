@@ -9,6 +9,8 @@
 #include <map>
 #include <sstream>
 
+#include "fatectl/core/yaml.h"
+
 namespace fatectl::spec {
 namespace {
 
@@ -356,12 +358,9 @@ SourceFacts check_source(const std::string& text, const std::string& file, std::
   if (!check_encoding(text, file, errors)) return facts;
   check_tabs(text, file, errors);
 
-  std::istringstream in(text);
   Scanner scan(file, errors);
   try {
-    YAML::Parser parser(in);
-    while (parser.HandleNextDocument(scan)) {
-    }
+    yaml::for_each_document(text, scan);
     facts.parse_ok = true;
     errors.insert(errors.end(), scan.pending.begin(), scan.pending.end());
   } catch (const TooDeep&) {

@@ -5,6 +5,7 @@
 // Typing rule: yaml-cpp keeps scalars as text. A scalar is a string when it was quoted in its
 // source (yaml-cpp tag "!") or when code marked it with set_str()/str(); otherwise it is
 // resolved by the YAML 1.2 core schema (null, bool, int, float, else string).
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <string>
@@ -30,6 +31,10 @@ void set_str(YAML::Node n);
 YAML::Node parse(std::string_view text, const std::string& name);
 /// Parses every document of a multi-document stream.
 std::vector<YAML::Node> parse_all(std::string_view text, const std::string& name);
+/// Feeds every document of `text` to `handler` (yaml-cpp's event API) and returns how many
+/// there were. Unlike a bare HandleNextDocument loop it always ends: input on which yaml-cpp
+/// stops advancing (a lone ',') throws YAML::ParserException at that character.
+int for_each_document(std::string_view text, YAML::EventHandler& handler);
 /// Reads and parses a file ("-" = stdin).
 YAML::Node load_file(const std::string& path);
 std::string read_file(const std::string& path);
