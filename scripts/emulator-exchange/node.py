@@ -288,6 +288,19 @@ def alive():
 
 
 last_state = None
+
+
+def publish():
+    """Writes DIR/exchange-pods.json when the set of started pods changed."""
+    global last_state
+    state = [{"namespace": p.ns, "pod": p.name, "container": p.container, "root": p.root,
+              "trafficServerPort": p.ats_port, "nginxPorts": p.nginx_ports or None}
+             for p in served.values() if p.started]
+    if state != last_state:
+        write_atomic(os.path.join(D, "exchange-pods.json"), json.dumps(state, indent=1).encode())
+        last_state = state
+
+
 while not stopping and alive():
     try:
         pods = get("/api/v1/pods").get("items", [])
@@ -319,6 +332,7 @@ while not stopping and alive():
                     elif re.search(r"/nginx[:@]", pod.image):
                         pod.start_nginx()
                     pod.started = True
+                    publish()  # listed before an exec into it can run (pod-exec.sh waits for "mounted")
                     write_atomic(os.path.join(pod.base, "mounted"), b"")
                 pod.check_nginx()
             except Exception as e:
@@ -326,12 +340,7 @@ while not stopping and alive():
     for key in list(served):
         if key not in seen:
             served.pop(key).stop()
-    state = [{"namespace": p.ns, "pod": p.name, "container": p.container, "root": p.root,
-              "trafficServerPort": p.ats_port, "nginxPorts": p.nginx_ports or None}
-             for p in served.values() if p.started]
-    if state != last_state:
-        write_atomic(os.path.join(D, "exchange-pods.json"), json.dumps(state, indent=1).encode())
-        last_state = state
+    publish()
     time.sleep(a.interval)
 
 for p in served.values():
