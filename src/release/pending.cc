@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "fatectl/core/error.h"
 #include "fatectl/core/log.h"
@@ -23,15 +24,28 @@ std::string read_first_line(const std::string& path) {
 }
 
 /// Field 22 of /proc/PID/stat (start time in clock ticks since boot); "" when unreadable.
-std::string start_time_of(long pid) {
+/// Fields of /proc/PID/stat after the command name: [0] is the state, [19] the start time.
+std::vector<std::string> stat_fields(long pid) {
   std::string stat = read_first_line("/proc/" + std::to_string(pid) + "/stat");
   size_t close = stat.rfind(')');  // the command name may hold spaces and parentheses
-  if (close == std::string::npos) return "";
+  std::vector<std::string> out;
+  if (close == std::string::npos) return out;
   std::istringstream in(stat.substr(close + 1));
   std::string field;
-  for (int i = 3; i <= 22; ++i)
-    if (!(in >> field)) return "";
-  return field;
+  while (out.size() < 20 && in >> field) out.push_back(field);
+  return out;
+}
+
+std::string start_time_of(long pid) {
+  auto f = stat_fields(pid);
+  return f.size() == 20 ? f[19] : "";
+}
+
+/// A zombie (killed, not yet reaped: its parent died too and PID 1 of a container does not reap)
+/// still answers kill(pid, 0), yet it will never write again.
+bool is_zombie(long pid) {
+  auto f = stat_fields(pid);
+  return !f.empty() && (f[0] == "Z" || f[0] == "X");
 }
 
 std::string this_host() {
@@ -85,7 +99,7 @@ bool holder_gone(const Holder& h, std::chrono::system_clock::time_point now, std
   Holder me = Holder::self();
   if (!h.empty() && h.host == me.host && !h.boot_id.empty() && h.boot_id == me.boot_id) {
     bool running = h.pid > 0 && (::kill(static_cast<pid_t>(h.pid), 0) == 0 || errno == EPERM);
-    if (running && (h.pid_start.empty() || start_time_of(h.pid) == h.pid_start)) return false;
+    if (running && !is_zombie(h.pid) && (h.pid_start.empty() || start_time_of(h.pid) == h.pid_start)) return false;
     why = who + " is gone";
     return true;
   }

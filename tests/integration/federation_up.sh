@@ -298,16 +298,22 @@ expect_contains "(PVCs kept)" "says its PVCs are kept"
 check_routes "9999 10000 10002" "10003"
 
 # ---- an interrupted run converges when rerun ----------------------------------------------------------------
-# add-party killed (SIGKILL: no cleanup) a few seconds in, wherever it is; the rerun finishes the job.
+# add-party killed (SIGKILL: no cleanup) a few seconds in, while it waits for 10004's pods (made slow
+# to become ready, so the kill lands inside the install); the rerun finishes the job.
+curl -fsS -X POST "$(cat "$W/a/admin-url")/timings" -d '{"pod_ready_delay":8}' >/dev/null
 set +e; timeout -s KILL 4 "$FATECTL" federation add-party -f "$FED" --id 10004 --context a "${R[@]}" >"$W/killed.out" 2>&1; rc=$?; set -e
+curl -fsS -X POST "$(cat "$W/a/admin-url")/timings" -d '{"pod_ready_delay":0.2}' >/dev/null
 [ "$rc" = 137 ] && ok "add-party 10004 killed mid-run" || not_ok "add-party 10004 was not killed (exit $rc): $(tail -3 "$W/killed.out")"
 # Where the kill left a revision pending (an upgrade or the route transaction), the rerun sees that
 # its fatectl is gone (same host, pid no longer running), marks that revision failed, says so and
 # goes on: no rollback --force needed.
+# The operator looks first: history marks the revision the kill left pending failed, naming why.
+expect_rc 0 "history of 10004 after the kill" -- F --context a cluster history fate-10004 -n fate-10004 -o json
+$PY -c 'import json,sys; d=json.loads(sys.argv[1][sys.argv[1].index("["):]); r=d[-1]
+assert r["status"] == "failed" and "pending-install interrupted" in r["description"] and "is gone" in r["description"], r' "$OUT" \
+  && ok "the kill left revision 1 pending-install; history marked it failed (its fatectl is gone)" || not_ok "history after the kill: $OUT"
+expect_contains "marked it failed" "history says it marked it"
 expect_rc 0 "rerunning add-party after the kill finishes the job" -- F federation add-party -f "$FED" --id 10004 --context a "${R[@]}"
-if grep -q "interrupted" <<<"$OUT"; then
-  expect_contains "marked it failed" "the rerun says it marked the revision the kill left pending failed"
-else ok "the kill left no revision pending"; fi
 echo "$OUT" | grep -v ' ready' | sed 's/^/    /' | tail -12
 check_routes "9999 10000 10002 10004" "10003"
 expect_rc 0 "up after that changes nothing" -- F federation up -f "$FED" -o json "${R[@]}"
