@@ -332,9 +332,13 @@ std::string resource_name_problem(const std::string& key) {
   static const std::vector<std::string> standard = {"cpu", "memory", "ephemeral-storage"};
   if (std::find(standard.begin(), standard.end(), key) != standard.end()) return "";
   if (key.rfind("hugepages-", 0) == 0 && key.size() > 10) {
-    static const std::regex q(R"(^[0-9]+(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$)");
     std::string size = key.substr(10);
-    if (size.size() <= 16 && std::regex_match(size, q)) return "";
+    size_t digits = 0;
+    while (digits < size.size() && std::isdigit(static_cast<unsigned char>(size[digits]))) ++digits;
+    static const std::vector<std::string> suffixes = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "k", "M", "G", "T", "P", "E"};
+    if (size.size() <= 16 && digits > 0 &&
+        std::find(suffixes.begin(), suffixes.end(), size.substr(digits)) != suffixes.end())
+      return "";
     return "'" + key + "' is not a huge page size (examples: hugepages-2Mi, hugepages-1Gi)";
   }
   size_t slash = key.find('/');

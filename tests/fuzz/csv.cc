@@ -1,10 +1,11 @@
 // Fuzz target: a training CSV as a party loads it (with and without a label column, with an
-// explicit feature list), then the id hashing and ordering the intersection uses.
+// explicit feature list), then the ordering and the id hashing (onto Curve25519) the intersection uses.
 #include <cstddef>
 #include <cstdint>
 #include <sstream>
 
 #include "fatectl/ml/data.h"
+#include "fatectl/psi/curve25519.h"
 #include "fuzz_util.h"
 
 using namespace fatectl;
@@ -22,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (d.x.size() != d.rows() * d.cols()) fuzz::finding("table shape does not match its rows");
     auto order = ml::sorted_order(d.ids);
     (void)d.select(order);
-    (void)ml::hash_ids(d.ids, "salt");
+    for (size_t i = 0; i < d.ids.size() && i < 8; ++i) (void)psi::hash_to_curve("job/psi", d.ids[i]);
   }
   return 0;
 }
