@@ -7,7 +7,7 @@
 # normal build catches a regression where clang is not installed.
 file(GLOB FATECTL_FUZZ_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/*.cc)
 list(FILTER FATECTL_FUZZ_SOURCES EXCLUDE REGEX "/replay_main\\.cc$")
-set(FATECTL_FUZZ_LIBS fatectl_ops fatectl_plan fatectl_ml fatectl_he fatectl_fed fatectl_release fatectl_kube
+set(FATECTL_FUZZ_LIBS fatectl_federation fatectl_ops fatectl_plan fatectl_ml fatectl_he fatectl_fed fatectl_release fatectl_kube
     fatectl_render fatectl_spec fatectl_core ${FATECTL_SYSLIBS})
 
 if(FATECTL_FUZZ)
