@@ -153,13 +153,24 @@ void check_string_like(const YAML::Node& n, const Shape& s, const std::string& p
   if (!why.empty()) error(c, n, path, got(n, s.secret) + " " + why);
 }
 
+/// How an unknown key reads in a message and its key path: as written when it is a short plain
+/// name, else quoted and cut (a hostile key may span lines or hold a megabyte).
+std::string key_label(const std::string& name) {
+  bool plain = !name.empty() && name.size() <= 64;
+  for (char ch : name) plain = plain && std::isprint(static_cast<unsigned char>(ch)) && ch != '\'' && ch != ' ';
+  return plain ? name : yaml::quote_excerpt(name);
+}
+
 /// An unknown key: error (or warning with --lenient), with the nearest valid key.
-void unknown_key(const YAML::Node& key, const std::string& name, const Shape& s, const std::string& path, WalkContext& c) {
+void unknown_key(const YAML::Node& key, const std::string& raw_name, const Shape& s, const std::string& path, WalkContext& c) {
+  const std::string name = key_label(raw_name);
+  const bool plain = name == raw_name;
+  const std::string shown = plain ? "'" + name + "'" : name;  // a label that is not plain comes quoted
   std::string msg;
   // Known in another generation?
   for (const auto& f : s.fields) {
-    if (f.name == name) {
-      msg = "'" + name + "' is not a key of chart " + generation_name(c.report->spec.generation) + " (it exists in " +
+    if (f.name == raw_name) {
+      msg = shown + " is not a key of chart " + generation_name(c.report->spec.generation) + " (it exists in " +
             schema::gen_label(f.gens) + ")";
       if (!f.moved.empty()) msg += ": " + f.moved;
       break;
@@ -169,8 +180,8 @@ void unknown_key(const YAML::Node& key, const std::string& name, const Shape& s,
     std::vector<std::string> names;
     for (const auto& f : s.fields)
       if (f.gens & c.gen) names.push_back(f.name);
-    msg = "unknown key '" + name + "'";
-    std::string near = nearest(name, names);
+    msg = "unknown key " + shown;
+    std::string near = plain ? nearest(name, names) : "";
     if (!near.empty()) msg += " (did you mean '" + near + "'?)";
   }
   if (c.lenient) warning(c, key, join(path, name), msg + "; ignored");

@@ -29,10 +29,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string file = "/nonexistent-fatectl-fuzz/federation.yaml";
   federation::Report r;
   fuzz::run([&] { r = federation::check(text, file); });  // documented never to throw
-  for (const auto& d : r.errors) {
-    if (d.where.file.empty()) fuzz::finding("diagnostic without the file name: " + d.str());
-    if (d.message.find('\n') != std::string::npos) fuzz::finding("diagnostic of more than one line: " + d.str());
-  }
+  for (const auto* list : {&r.errors, &r.warnings})
+    for (const auto& d : *list) {
+      std::string line = d.str();
+      if (d.where.file.empty()) fuzz::finding("diagnostic without the file name: " + line);
+      if (line.find('\n') != std::string::npos) fuzz::finding("diagnostic of more than one line: " + line);
+      if (line.size() > 4096)
+        fuzz::finding("diagnostic of " + std::to_string(line.size()) + " bytes (echoes a whole value?): " + line.substr(0, 300));
+    }
   if (r.ok()) {
     const federation::Federation& f = r.fed;
     federation::ExchangeAddress ex;

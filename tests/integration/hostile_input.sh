@@ -65,6 +65,22 @@ expect_contains "is not a Kubernetes quantity" "quantity error says why"
 expect_rc 2 "a 300 KB host name" -- F cluster validate -f long-host.yaml
 expect_contains "rollsite.partyList[0].partyIp:" "host error names the key"
 
+# an unknown key holding a line break, 900 bytes (yaml-cpp's limit for a key is 1024; found by the
+# federation harness, the message echoed it whole): quoted, cut, one line
+$PY - "$SPEC" "$SRC/examples/federation/federation.yaml" <<'EOF'
+import re, sys
+key = '"' + "k" * 450 + "\\n" + "k" * 450 + '"'
+open("long-key.yaml", "w").write(open(sys.argv[1]).read() + key + ": 1\n")
+fed = re.sub(r"\n *spec: party-10000.yaml[^\n]*", "", open(sys.argv[2]).read())
+open("federation-long-key.yaml", "w").write(fed + key + ": 1\n")
+EOF
+expect_rc 2 "cluster validate: an unknown key of 900 bytes with a line break" -- F cluster validate -f long-key.yaml
+expect_contains 'unknown key "kkkk' "the key is quoted and cut"
+one_line "900-byte unknown key" long-key.yaml
+expect_rc 2 "federation validate: the same key in a federation file" -- F federation validate -f federation-long-key.yaml
+expect_contains 'unknown key "kkkk' "the federation's key is quoted and cut"
+one_line "900-byte unknown key in a federation file" federation-long-key.yaml
+
 # route files: a long fqdn, a long tunnel host, and a long comment line the editor must step over
 $PY - "$EXCH" <<'EOF'
 import re, sys
