@@ -16,6 +16,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "fatectl/core/ssl_errors.h"
 #include "fatectl/federation/pulsar_wire.h"
 
 namespace fatectl::federation {
@@ -29,17 +30,6 @@ double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std
 int left_ms(Clock::time_point deadline) {
   auto d = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
   return d < 0 ? 0 : static_cast<int>(std::min<long long>(d, 1LL << 30));
-}
-
-std::string ssl_errors() {
-  std::string out;
-  unsigned long e;
-  while ((e = ERR_get_error()) != 0) {
-    char b[256];
-    ERR_error_string_n(e, b, sizeof b);
-    out += (out.empty() ? "" : "; ") + std::string(b);
-  }
-  return out;
 }
 
 std::string common_name(X509* c) {
@@ -135,7 +125,7 @@ int drive(SSL* ssl, int fd, Clock::time_point deadline, Op op, std::string& err)
       err = "closed by the peer";
       return 0;
     }
-    std::string s = ssl_errors();
+    std::string s = ssl_error_queue();
     if (s.empty()) s = errno ? std::string(std::strerror(errno)) : std::string("connection closed");
     if (s == "Success") s = "connection closed";
     err = s;
@@ -300,7 +290,7 @@ bool TlsPath::open(const TlsTarget& t, std::vector<Hop>& hops) {
   if (SSL_CTX_load_verify_locations(ctx_, t.ca.c_str(), nullptr) != 1 ||
       SSL_CTX_use_certificate_chain_file(ctx_, t.cert.c_str()) != 1 ||
       SSL_CTX_use_PrivateKey_file(ctx_, t.key.c_str(), SSL_FILETYPE_PEM) != 1) {
-    hops.push_back(hop("tls handshake", false, 0, "cannot load " + t.cert + " / " + t.key + " / " + t.ca + ": " + ssl_errors(),
+    hops.push_back(hop("tls handshake", false, 0, "cannot load " + t.cert + " / " + t.key + " / " + t.ca + ": " + ssl_error_queue(),
                        "run fatectl federation up (or provision) to issue the party's certificate"));
     return false;
   }

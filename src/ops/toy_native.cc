@@ -21,6 +21,7 @@
 #include "fatectl/core/duration.h"
 #include "fatectl/core/error.h"
 #include "fatectl/core/output.h"
+#include "fatectl/core/ssl_errors.h"
 #include "fatectl/core/yaml.h"
 #include "fatectl/fed/program.h"
 #include "fatectl/fed/tls_channel.h"
@@ -39,18 +40,6 @@ std::string fmt_ms(double ms) {
   char b[32];
   std::snprintf(b, sizeof b, ms < 10 ? "%.2f ms" : "%.1f ms", ms);
   return b;
-}
-
-std::string ssl_errors() {
-  std::string out;
-  unsigned long e;
-  while ((e = ERR_get_error()) != 0) {
-    char b[256];
-    ERR_error_string_n(e, b, sizeof b);
-    if (!out.empty()) out += "; ";
-    out += b;
-  }
-  return out;
 }
 
 std::string subject_of(X509* cert) {
@@ -223,7 +212,7 @@ std::vector<HopResult> probe_route(const fed::Job& job, long self, const fed::Ro
                 SSL_CTX_use_certificate_chain_file(ctx, to.cert_file.c_str()) == 1 &&
                 SSL_CTX_use_PrivateKey_file(ctx, to.key_file.c_str(), SSL_FILETYPE_PEM) == 1;
   if (!loaded) {
-    tls.detail = "cannot load this party's certificates (" + to.cert_file + ", " + to.ca_file + "): " + ssl_errors();
+    tls.detail = "cannot load this party's certificates (" + to.cert_file + ", " + to.ca_file + "): " + ssl_error_queue();
     SSL_CTX_free(ctx);
     ::close(fd);
     hops.push_back(tls);
@@ -279,7 +268,7 @@ std::vector<HopResult> probe_route(const fed::Job& job, long self, const fed::Ro
       return hops;
     }
     if (rc != 1) {
-      std::string why = vr != X509_V_OK ? X509_verify_cert_error_string(vr) : ssl_errors();
+      std::string why = vr != X509_V_OK ? X509_verify_cert_error_string(vr) : ssl_error_queue();
       if (why.empty()) why = "connection closed during the handshake";
       tls.detail = "sni " + route.sni + ": " + why + (peer ? "; peer certificate " + subj : "");
       if (closed_early && via_exchange) {
