@@ -1,7 +1,9 @@
 #pragma once
 // Progress of a long training epoch on stderr: on a terminal one line rewritten in place (batches
 // done, rows encrypted, time); otherwise a plain line every FATECTL_PROGRESS_SECONDS (default 10)
-// while the epoch runs, also when the guest only waits for its peers.
+// while the epoch runs, also when the guest only waits for its peers. A party started by
+// `train --local` writes into its parent's pipe: FATECTL_PROGRESS_TTY=1 (set by fed::run_local when
+// its own output is a terminal) says the line reaches a terminal there.
 #include <unistd.h>
 
 #include <chrono>
@@ -21,7 +23,7 @@ namespace fatectl::cli {
 /// Prints ml::ProgressReport updates of the guest (see the top of this file).
 class TrainProgress {
  public:
-  TrainProgress() : terminal_(isatty(2) == 1 && !log::settings().quiet), t0_(Clock::now()) {
+  TrainProgress() : terminal_(on_terminal() && !log::settings().quiet), t0_(Clock::now()) {
     if (const char* e = std::getenv("FATECTL_PROGRESS_SECONDS")) {
       double v = std::atof(e);
       if (v > 0 && v <= 3600) interval_ = std::chrono::milliseconds(static_cast<long>(v * 1000));
@@ -58,6 +60,11 @@ class TrainProgress {
 
  private:
   using Clock = std::chrono::steady_clock;
+
+  static bool on_terminal() {
+    const char* e = std::getenv("FATECTL_PROGRESS_TTY");
+    return isatty(2) == 1 || (e && std::string(e) == "1");
+  }
 
   void clear() {
     std::lock_guard<std::mutex> l(mu_);

@@ -51,6 +51,15 @@ std::string absolute(const std::string& p) {
   return p;
 }
 
+/// What a terminal shows of `s` after its carriage returns: the text after the last '\r', without
+/// the erase-line sequence a rewritten line starts with.
+std::string after_rewrites(const std::string& s) {
+  size_t cr = s.rfind('\r');
+  std::string t = cr == std::string::npos ? s : s.substr(cr + 1);
+  while (t.rfind("\033[K", 0) == 0) t.erase(0, 3);
+  return t;
+}
+
 int free_loopback_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
@@ -101,6 +110,7 @@ struct Child {
   FILE* log = nullptr;
   std::string log_path;
   std::string partial;
+  bool rewriting = false;  ///< `partial` is a progress line being rewritten (no newline yet)
   bool running = false;
   int status = -1;    ///< exit status once ended
   std::string how;    ///< "exit 0", "killed by signal 15"
@@ -186,6 +196,14 @@ int run_local(const LocalRunOptions& o) {
     for (auto& c : kids)
       if (c.running) ::kill(-c.pid, sig);
   };
+  // On a terminal a party's progress line is rewritten in place ("\r\033[K..." without a newline;
+  // see src/cli/train_progress.h): shown here behind its prefix, erased before the next line.
+  const bool terminal = ::isatty(1) == 1;
+  bool rewriting = false;  // a rewritten line is on the terminal
+  auto end_rewrite = [&] {
+    if (rewriting) std::fputs("\r\033[K", stdout);
+    rewriting = false;
+  };
   for (auto& c : kids) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw failed("pipe: " + std::string(std::strerror(errno)));
@@ -212,6 +230,7 @@ int run_local(const LocalRunOptions& o) {
       int null = ::open("/dev/null", O_RDONLY);
       if (null >= 0) ::dup2(null, 0);
       ::setenv("FATECTL_RUN_DIR", dir.c_str(), 1);
+      if (terminal) ::setenv("FATECTL_PROGRESS_TTY", "1", 1);  // rewrite progress lines: they reach a terminal here
       ::execv(o.exe.c_str(), argv.data());
       std::fprintf(stderr, "cannot start %s: %s\n", o.exe.c_str(), std::strerror(errno));
       ::_exit(127);
@@ -226,7 +245,10 @@ int run_local(const LocalRunOptions& o) {
     std::fflush(c.log);
   }
 
-  auto emit = [&](Child& c, const std::string& line) {
+  auto emit = [&](Child& c, const std::string& raw) {
+    std::string line = after_rewrites(raw);
+    if (line.empty() && raw.find('\r') != std::string::npos) return;  // only an erased progress line
+    end_rewrite();
     std::fprintf(c.log, "%s\n", line.c_str());
     std::fflush(c.log);
     std::printf("%s %s\n", c.label.c_str(), line.c_str());
@@ -253,6 +275,17 @@ int run_local(const LocalRunOptions& o) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
         emit(c, line);
         c.partial.erase(0, nl + 1);
+        c.rewriting = false;
+      }
+      if (c.partial.find('\r') != std::string::npos) c.rewriting = true;
+      if (c.rewriting) {  // a progress line rewritten (or erased)
+        c.partial = after_rewrites(c.partial);
+        end_rewrite();
+        if (terminal && !c.partial.empty()) {
+          std::printf("\r\033[K%s %s", c.label.c_str(), c.partial.c_str());
+          rewriting = true;
+        }
+        std::fflush(stdout);
       }
       if (n < (ssize_t)sizeof buf) return;
     }
@@ -281,6 +314,7 @@ int run_local(const LocalRunOptions& o) {
         stopping = true;
         reason = std::string("interrupted (") + strsignal(g_signal) + ")";
         result = 128 + g_signal;
+        end_rewrite();
         std::printf("%s: stopping every party\n", reason.c_str());
         std::fflush(stdout);
         stop_all(SIGTERM);
@@ -306,6 +340,7 @@ int run_local(const LocalRunOptions& o) {
           // by itself with its own status; stop whoever is left only after a grace period.
           term_at = Clock::now() + std::chrono::seconds(5);
         } else {
+          end_rewrite();
           std::printf("%s: stopping the other parties\n", reason.c_str());
           std::fflush(stdout);
           stop_all(SIGTERM);
@@ -326,12 +361,14 @@ int run_local(const LocalRunOptions& o) {
       stopping = true;
       result = 4;
       reason = "job " + job.id + " ran past its timeout of " + format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(job.timeout));
+      end_rewrite();
       std::printf("%s: stopping every party\n", reason.c_str());
       std::fflush(stdout);
       stop_all(SIGTERM);
       kill_at = Clock::now() + std::chrono::seconds(5);
     }
     if (term_at != Clock::time_point{} && Clock::now() > term_at) {
+      end_rewrite();
       std::printf("%s: stopping the other parties\n", reason.c_str());
       std::fflush(stdout);
       stop_all(SIGTERM);
