@@ -524,6 +524,9 @@ DeployResult upgrade(kube::Client& c, const spec::ClusterSpec& spec, const std::
     ro.atomic = false;
     ro.force = true;
     ro.before_record = nullptr;  // an exchange: the caller restores the routes it found
+    // An exchange's upgrade was planned against the revision before the failed one: the rollback
+    // goes on from the history it just read (still reserving its revision create-only).
+    if (ro.expected_revision > 0) ro.expected_revision = now_history.back().revision;
     DeployResult back;
     try {
       back = roll_forward(rc, spec_of(target), target.spec, ro, "rollback", now_history,

@@ -1,6 +1,7 @@
 // `cluster upgrade` and `cluster rollback` of an exchange as route transactions: the whole
 // revision is deployed by ops::upgrade / ops::rollback, and the pods are reloaded and verified
 // (or the route ConfigMaps restored) around it. Also: which exchanges route a party.
+#include <optional>
 #include <set>
 
 #include "fatectl/core/error.h"
@@ -41,17 +42,23 @@ release::Record base_record(kube::Client& c, const std::string& ns, const std::s
   return history.back();
 }
 
-// Appends what the restore did to the failed revision ops::upgrade/rollback recorded.
-void annotate_failed(kube::Client& c, const std::string& ns, const std::string& name, int after, const std::string& what) {
+// Appends what the restore did to the failed revision ops::upgrade/rollback recorded (the first
+// after `after`; an --atomic rollback may have recorded one more). Returns the newest revision.
+std::optional<release::Record> annotate_failed(kube::Client& c, const std::string& ns, const std::string& name,
+                                               int after, const std::string& what) {
   try {
     release::Store store(c, ns);
-    auto latest = store.latest(name);
-    if (!latest || latest->revision <= after || latest->status != release::kFailed) return;
-    latest->description += "; " + log::redact(what);
-    store.save(*latest);
+    auto history = store.history(name);
+    for (auto& h : history) {
+      if (h.revision != after + 1 || h.status != release::kFailed) continue;
+      h.description += "; " + log::redact(what);
+      store.save(h);
+    }
+    if (!history.empty()) return history.back();
   } catch (const Error& e) {
     log::warn("could not note the restore in the release record: {}", e.what());
   }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -120,13 +127,23 @@ RouteTxnReport deploy_exchange(kube::Client& c, const RouteTxnPlan& plan, const 
   } catch (const Error& e) {
     if (auto* f = dynamic_cast<const ReloadFailure*>(&e)) r.forward = f->report;
     r.error = e.what();
-    std::string tail = detail::restore(*cluster, r, previous, target, o);
-    annotate_failed(c, plan.current.ns, plan.current.release, newest,
-                    r.outcome == "restored" ? "route ConfigMaps restored to " + plan.current.label + " and reloaded"
-                                            : "restoring the routes failed: " + tail);
+    // Waiting may have spent --timeout (and an --atomic rollback its own): the restore gets
+    // --reload-timeout of its own, as a reload does.
+    kube::ClientOptions co;
+    co.deadline = c.deadline().for_command(o.timeout, "--reload-timeout (restoring the routes)");
+    kube::Client rc(c.config(), co);
+    auto restore_cluster = kube_exchange_cluster(rc);
+    std::string tail = detail::restore(*restore_cluster, r, previous, target, o);
+    auto latest = annotate_failed(rc, plan.current.ns, plan.current.release, newest,
+                                  r.outcome == "restored" ? "route ConfigMaps restored to " + plan.current.label + " and reloaded"
+                                                          : "restoring the routes failed: " + tail);
+    std::string deployed = plan.current.label + " stays the deployed revision";
+    if (latest && latest->status == release::kDeployed && latest->revision > newest + 1)  // the --atomic rollback
+      deployed = "release " + plan.current.release + " revision " + std::to_string(latest->revision) + " (" +
+                 latest->description + ") is the deployed revision";
     throw RouteTxnFailure(e.kind(),
                           plan.description + " of " + plan.current.release + " failed: " + e.what() + "; " + tail +
-                              "; " + plan.current.label + " stays the deployed revision",
+                              "; " + deployed,
                           r);
   }
 }

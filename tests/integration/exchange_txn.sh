@@ -24,6 +24,9 @@
 #   4. `exchange reload -f FILE` warns about the routes only the release has and restarts nginx
 #      when nginx routes go away;
 #   5. `cluster uninstall` of a party the Exchange routes warns, and --remove-route takes it out.
+#   6. `cluster upgrade --atomic` whose new traffic-server pod never pulls its image: exit 4, the
+#      deployed revision is rolled back to by itself, the routes from before are restored and
+#      verified in every pod, and history shows the failed revision and the rollback.
 # Also: certs exchange --apply --create-namespace, install naming a missing Secret, route list
 # --live and cluster status marking drift, --dry-run changing nothing.
 set -euo pipefail
@@ -359,5 +362,55 @@ expect_contains "- nginx 10001" "the diff shows the nginx route going"
 expect_contains "party 10001 left the nginx routes" "nginx restarted because 10001 left its routes"
 NGX2=$(pods_of nginx)
 [ -n "$NGX2" ] && [ "$NGX2" != "$NGX" ] && ok "a new nginx pod ($NGX -> $NGX2)" || not_ok "nginx pod replaced ($NGX -> $NGX2)"
+agree 9999,10000 9999
+
+# ---- 6. upgrade --atomic: waiting fails, the release and its routes go back by themselves -----------
+# The upgrade adds party 10001's SNI route and moves Traffic Server to an image tag that cannot be
+# pulled: the new pod never becomes ready, waiting ends at --timeout (exit 4), the deployed
+# revision is rolled back to as a new revision, and the route ConfigMaps found before are restored
+# and every pod reloaded -- the record, the ConfigMaps, every pod's file and what every Traffic
+# Server routes are the routes from before the upgrade.
+routes_json() { F exchange route list --release fate-exchange -o json | /usr/bin/python3 -c '
+import json,sys; d=json.load(sys.stdin); d.pop("revision",None); d.pop("source",None); print(json.dumps(d, sort_keys=True))'; }
+ROUTES_BEFORE=$(routes_json)
+DEPLOYED=$(F cluster history fate-exchange -o json | /usr/bin/python3 -c 'import json,sys; print([r["revision"] for r in json.load(sys.stdin) if r["status"]=="deployed"][-1])')
+REVS=$(F cluster history fate-exchange -o json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["revision"])')
+ts_image() { kubectl -n fate-exchange get deploy traffic-server -o jsonpath='{.spec.template.spec.containers[0].image}'; }
+IMAGE=$(ts_image)
+write_spec "$(kubectl -n fate-exchange get deploy traffic-server -o jsonpath='{.spec.replicas}')"
+/usr/bin/python3 - "$SPEC" "$W/atomic.yaml" "${PORT[10001]}" <<'PY'
+import sys
+t = open(sys.argv[1]).read()
+t = t.replace("  replicas: ", "  imageTag: no-such-tag\n  replicas: ", 1)
+t = t.replace("    sni:\n", "    sni:\n    - fqdn: 10001.fate.org\n      tunnelRoute: 127.0.0.1:%s\n" % sys.argv[3], 1)
+open(sys.argv[2], "w").write(t)
+PY
+curl -fsS -X POST "$ADMIN/pod-failures" -d '{"namespace":"fate-exchange","image_regex":"trafficserver:no-such-tag","reason":"ImagePullBackOff"}' >/dev/null
+expect_rc 4 "upgrade --atomic whose new traffic-server pod never pulls its image -> exit 4" -- \
+  F cluster upgrade -f "$W/atomic.yaml" --atomic --timeout 8s --reload-timeout 30s --reload-poll 200ms
+expect_contains "+ sni 10001.fate.org" "the route diff of the upgrade was shown"
+expect_contains "ImagePullBackOff" "says why waiting failed"
+expect_contains "--atomic: rolled back to revision $DEPLOYED (now revision $((REVS + 2)), all ready)" "says it rolled back, to which revision"
+expect_contains "the previous routes (release fate-exchange revision $DEPLOYED) were restored and verified in" \
+  "says the routes found before were restored and verified (after --timeout passed)"
+expect_contains "release fate-exchange revision $((REVS + 2)) (rollback to revision $DEPLOYED after the failed upgrade (--atomic)) is the deployed revision" \
+  "says which revision is deployed now"
+curl -fsS -X DELETE "$ADMIN/pod-failures" >/dev/null
+OUT=$(F cluster history fate-exchange -o json)
+/usr/bin/python3 -c '
+import json,sys
+d=json.loads(sys.argv[1]); revs=int(sys.argv[2]); dep=sys.argv[3]
+s=[(r["revision"],r["status"]) for r in d]
+assert s[-2:]==[(revs+1,"failed"),(revs+2,"deployed")], s
+assert d[-2]["description"].startswith("upgrade failed") and "ImagePullBackOff" in d[-2]["description"], d[-2]
+assert d[-2]["description"].endswith("; route ConfigMaps restored to release fate-exchange revision %s and reloaded" % dep), d[-2]
+assert d[-1]["description"]=="rollback to revision %s after the failed upgrade (--atomic)" % dep, d[-1]' "$OUT" "$REVS" "$DEPLOYED" \
+  && ok "history: revision $((REVS + 1)) failed, $((REVS + 2)) the rollback to $DEPLOYED" || not_ok "history json: ${OUT:0:400}"
+expect_rc 0 "history table" -- F cluster history fate-exchange
+expect_contains "rollback to revision $DEPLOYED after the failed upgrade (--atomic)" "the table names the rollback and its target"
+[ "$(routes_json)" = "$ROUTES_BEFORE" ] && ok "the release record's routes are those from before the upgrade" \
+  || not_ok "routes: $(routes_json) (before: $ROUTES_BEFORE)"
+expect_rc 0 "route list --release --live: every pod in sync" -- F exchange route list --release fate-exchange --live
+[ "$(ts_image)" = "$IMAGE" ] && ok "traffic-server runs its image from before ($IMAGE)" || not_ok "traffic-server image: $(ts_image)"
 agree 9999,10000 9999
 finish
