@@ -36,29 +36,31 @@ grep -q $'\r' "$W/train.err" && not_ok "carriage returns without a terminal" || 
 # is rewritten in place: each update starts with "\r\e[K", behind the "[9999 guest]" prefix when a
 # party runs as its own process (its output goes through the runner's pipe), and it is erased
 # before the next line, so what the terminal shows in the end are the epoch lines alone. The same
-# runs without a terminal write no carriage return at all.
+# runs without a terminal write no carriage return at all. (10 epochs: the runner shows a line only
+# while it is open, so the guest's several progress lines give it several chances on a busy machine.)
+sed 's/max_iter: 30/max_iter: 10/' "$SRC/examples/jobs/hetero-breast.yaml" > "$W/jobs/job10.yaml"
 tty_progress() {  # tty_progress LABEL FILE: FILE holds what the terminal received
   py - "$2" <<'PY' && ok "$1: the progress line is rewritten in place on a terminal" || not_ok "$1: no rewritten progress line"
 import re, sys
 raw = open(sys.argv[1], "rb").read().decode()
-rewrites = re.findall(r"\r\x1b\[K(?:\x1b\[[0-9;]*m)?(?:\[9999 guest\](?:\x1b\[0m)? )?epoch [0-9]+/3: batch [0-9]+/1 done, [0-9]+/569 rows encrypted, [0-9]+s", raw)
+rewrites = re.findall(r"\r\x1b\[K(?:\x1b\[[0-9;]*m)?(?:\[9999 guest\](?:\x1b\[0m)? )?epoch [0-9]+/10: batch [0-9]+/1 done, [0-9]+/569 rows encrypted, [0-9]+s", raw)
 assert rewrites, "no '\\r' rewrite of the progress line in %r" % raw[:2000]
 # what the terminal shows: the text after each line's last carriage return (the pty ends every line
 # with "\r\n"), without erase and colour sequences
 shown = [re.sub(r"\x1b\[[0-9;]*[mK]", "", l.rstrip("\r").split("\r")[-1]) for l in raw.split("\n")]
 left = [l for l in shown if "rows encrypted" in l]
 assert not left, "progress left on the screen: %r" % left
-assert sum(1 for l in shown if re.search(r"epoch [123]/3  loss", l)) == 3, shown
+assert sum(1 for l in shown if re.search(r"epoch [0-9]+/10  loss", l)) >= 3, shown
 print("# %d rewrites, e.g. %r" % (len(rewrites), rewrites[0]))
 PY
 }
 for mode in "" --in-process; do
   what="train --local${mode:+ $mode}"
   rm -rf "$W/out-tty"
-  script -qec "'$FATECTL' train --local $mode --job '$W/jobs/job.yaml' --out '$W/out-tty'" /dev/null > "$W/tty.out" 2>&1 </dev/null
+  script -qec "'$FATECTL' train --local $mode --job '$W/jobs/job10.yaml' --out '$W/out-tty'" /dev/null > "$W/tty.out" 2>&1 </dev/null
   tty_progress "$what" "$W/tty.out"
   rm -rf "$W/out-tty"
-  "$FATECTL" train --local $mode --job "$W/jobs/job.yaml" --out "$W/out-tty" > "$W/notty.out" 2>&1 </dev/null
+  "$FATECTL" train --local $mode --job "$W/jobs/job10.yaml" --out "$W/out-tty" > "$W/notty.out" 2>&1 </dev/null
   grep -q $'\r' "$W/notty.out" && not_ok "$what without a terminal: carriage returns" \
     || ok "$what without a terminal: no carriage return ($(grep -c 'loss' "$W/notty.out") epoch lines)"
 done
