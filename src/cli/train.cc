@@ -301,6 +301,10 @@ void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
     }
     std::string gdir = out + "/" + std::to_string(job.guest);
     if (document) {
+      if (!predict) {
+        StdoutToStderr redirect(true);  // stdout holds the one document
+        report_after_training(out);
+      }
       output::print(g.format(), result_document(job, mode, out, 0, nullptr, 0));
     } else if (predict) {
       print_predict_summary(gdir);
@@ -324,9 +328,12 @@ void run_cmd(const TrainArgs& a, GlobalOptions& g, const char* mode) {
       StdoutToStderr redirect(document);
       rc = fed::run_local(o);
     }
+    if (rc == 0 && std::string(mode) == "train") {
+      StdoutToStderr redirect(document);  // stdout holds the one document
+      report_after_training(std::getenv(kEnvOut));
+    }
     if (document) output::print(g.format(), result_document(job, mode, out, rc, &parties, 0));
     if (rc != 0) throw ExitCode{rc};
-    if (std::string(mode) == "train") report_after_training(std::getenv(kEnvOut));
     return;
   }
   fed::ServeOptions s;

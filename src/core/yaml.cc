@@ -509,6 +509,18 @@ std::string to_json(const YAML::Node& n, bool pretty) {
   return o.str();
 }
 
+YAML::Node dig(const YAML::Node& n, std::initializer_list<std::string_view> path) {
+  YAML::Node cur = n;
+  for (std::string_view k : path) {
+    if (!cur || !cur.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+    const YAML::Node& c = cur;  // const: a missing key must not be created
+    YAML::Node next = c[std::string(k)];
+    if (!next) return YAML::Node(YAML::NodeType::Undefined);
+    cur.reset(next);
+  }
+  return cur;
+}
+
 YAML::Node clone(const YAML::Node& n) { return YAML::Clone(n); }
 
 }  // namespace fatectl::yaml

@@ -132,3 +132,14 @@ TEST_CASE("read_file refuses past 16 MiB without reading it whole") {
   CHECK_THROWS_WITH_AS(yaml::read_file(path), doctest::Contains("larger than 16 MiB"), Error);
   std::remove(path.c_str());
 }
+
+TEST_CASE("dig: a missing step or a non-mapping gives an undefined node, never InvalidNode") {
+  const YAML::Node m = YAML::Load("train: {curves: {roc: [1, 2]}, note: n}\nlist: [1]\nscalar: 3");
+  CHECK(yaml::dig(m, {"train", "curves", "roc"}).size() == 2);
+  CHECK(yaml::dig(m, {"train", "note"}).Scalar() == "n");
+  CHECK_FALSE(yaml::dig(m, {"validate", "curves", "roc"}));  // m["validate"]["curves"] would throw
+  CHECK_FALSE(yaml::dig(m, {"list", "x"}));
+  CHECK_FALSE(yaml::dig(m, {"scalar", "x"}));
+  CHECK_FALSE(yaml::dig(YAML::Node(), {"a"}));
+  CHECK_FALSE(m["validate"]);  // dig created nothing
+}

@@ -82,12 +82,12 @@ std::string curve_chart(const PartyRun& p, const char* key, const char* xk, cons
   }
   std::string sub;
   for (const char* data : {"train", "validate"}) {
-    YAML::Node cv = p.metrics[data]["curves"][key];
+    YAML::Node cv = yaml::dig(p.metrics, {data, "curves", key});
     if (!cv) continue;
     Series s;
     std::string label = data;
-    if (!sub_key.empty() && p.metrics[data][sub_key]) {
-      label += " (" + std::string(sub_key == "auc" ? "AUC " : "AP ") + num(p.metrics[data][sub_key]) + ")";
+    if (!sub_key.empty() && yaml::dig(p.metrics, {data, sub_key})) {
+      label += " (" + std::string(sub_key == "auc" ? "AUC " : "AP ") + num(yaml::dig(p.metrics, {data, sub_key})) + ")";
       sub += (sub.empty() ? "" : ", ") + label;
     }
     s.name = label;
@@ -101,14 +101,14 @@ std::string curve_chart(const PartyRun& p, const char* key, const char* xk, cons
   return render_svg(c);
 }
 
-std::string main_data(const PartyRun& p) { return p.metrics["validate"]["curves"] ? "validate" : "train"; }
+std::string main_data(const PartyRun& p) { return yaml::dig(p.metrics, {"validate", "curves"}) ? "validate" : "train"; }
 
 std::string ks_chart(const PartyRun& p) {
   std::string d = main_data(p);
-  YAML::Node k = p.metrics[d]["curves"]["ks"];
+  YAML::Node k = yaml::dig(p.metrics, {d, "curves", "ks"});
   Chart c;
   c.title = "KS curve (" + d + ")";
-  c.subtitle = "KS " + num(p.metrics[d]["ks"]);
+  c.subtitle = "KS " + num(yaml::dig(p.metrics, {d, "ks"}));
   c.x.label = "share of rows flagged (cut)";
   c.y.label = "rate";
   c.x.min = 0, c.x.max = 1, c.y.min = 0, c.y.max = 1;
@@ -128,7 +128,7 @@ std::string ks_chart(const PartyRun& p) {
 
 std::string histogram_chart(const PartyRun& p) {
   std::string d = main_data(p);
-  YAML::Node h = p.metrics[d]["curves"]["histogram"];
+  YAML::Node h = yaml::dig(p.metrics, {d, "curves", "histogram"});
   Chart c;
   c.title = "Scores per class (" + d + ")";
   c.subtitle = "share of each class's rows per score bin";
@@ -194,8 +194,8 @@ std::string history_chart(const PartyRun& p) {
 
 std::string confusion_html(const PartyRun& p) {
   std::string d = main_data(p);
-  YAML::Node m = p.metrics[d];
-  if (!m["confusion"]) return "<p>No confusion matrix: " + escape(scalar_text(m["note"])) + "</p>";
+  YAML::Node m = yaml::dig(p.metrics, {d});
+  if (!yaml::dig(m, {"confusion"})) return "<p>No confusion matrix: " + escape(scalar_text(yaml::dig(m, {"note"}))) + "</p>";
   auto cell = [&](const char* k) { return m["confusion"][k].Scalar(); };
   std::string s = "<div class=\"cm\"><h4>Confusion matrix at threshold " + escape(num(p.metrics["threshold"], 4)) + " (" +
                   escape(d) + ", rule " + escape(scalar_text(p.metrics["threshold_rule"])) + ")</h4>";
@@ -267,8 +267,8 @@ std::string prep_html(const PartyRun& p) {
 std::string party_html(const PartyRun& p) {
   std::string s = "<section class=\"party\"><h2>Party " + std::to_string(p.id) + " (" + escape(p.role) + ")</h2>";
   s += summary_html(p);
-  if (!p.metrics["train"]["curves"]) {
-    s += "<p>No curves: " + escape(scalar_text(p.metrics["train"]["note"])) + "</p></section>";
+  if (!yaml::dig(p.metrics, {"train", "curves"})) {
+    s += "<p>No curves: " + escape(scalar_text(yaml::dig(p.metrics, {"train", "note"}))) + "</p></section>";
     return s;
   }
   s += "<div class=\"grid\">";

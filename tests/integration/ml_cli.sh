@@ -31,6 +31,11 @@ grep -q "^\[9999 guest\] epoch 1/3  loss" "$W/train.err" && ok "epoch lines go t
 grep -Eq "^\[9999 guest\] epoch [0-9]+/3: batch [0-9]+/1 done, [0-9]+/569 rows encrypted" "$W/train.err" \
   && ok "progress within an epoch: batches done, rows encrypted (plain lines, not a terminal)" || not_ok "no progress line: $(grep -c . "$W/train.err") lines"
 grep -q $'\r' "$W/train.err" && not_ok "carriage returns without a terminal" || ok "no line rewriting without a terminal"
+# a job without validation data (hetero-breast) still gets its report: the train curves alone
+grep -q "report was not written" "$W/train.err" && not_ok "report: $(grep "report was not written" "$W/train.err")" \
+  || ok "no warning about the report"
+[ -s "$W/out/report.html" ] && grep -q "ROC" "$W/out/report.html" && ! grep -q ">validate" "$W/out/report.html" \
+  && ok "report.html written from the train curves alone" || not_ok "no report.html with train curves in $W/out: $(ls "$W/out")"
 
 # On a terminal (util-linux `script` gives the binary a pseudo-terminal) the guest's progress line
 # is rewritten in place: each update starts with "\r\e[K", behind the "[9999 guest]" prefix when a

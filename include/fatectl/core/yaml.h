@@ -8,6 +8,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -76,6 +77,11 @@ std::string json_quote(std::string_view s);
 /// json_quote of at most `max` bytes of `s`, "..." marking a cut: how messages echo a value
 /// (hostile input may hold megabytes).
 std::string quote_excerpt(std::string_view s, size_t max = 40);
+
+/// The node at `path` below `n` (map keys), or an undefined node (false in a condition) when a
+/// step is missing or not a mapping. yaml-cpp's chained n["a"]["b"] throws InvalidNode instead
+/// when "a" is missing from a const node.
+YAML::Node dig(const YAML::Node& n, std::initializer_list<std::string_view> path);
 
 /// Deep copy (yaml-cpp nodes share by reference).
 YAML::Node clone(const YAML::Node& n);
