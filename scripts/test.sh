@@ -30,9 +30,10 @@ cd ..
 if [ -z "${FATECTL_SKIP_ASAN:-}" ] && [ -z "${FATECTL_TEST_FILTER:-}" ] && [ -x tests/asan.sh ]; then
   tests/asan.sh
 fi
-# The parsers' fuzz harnesses (docs/limits.md): replay every saved finding, then fuzz each a few
-# seconds so they stay alive. (ctest fuzz_replay already replayed the findings with this build.)
+# The parsers' fuzz harnesses (docs/limits.md): replay every saved finding, then run each on a
+# fixed, seeded set of inputs so they stay alive. (ctest fuzz_replay already replayed the
+# findings with this build.)
 if [ -z "${FATECTL_SKIP_FUZZ:-}" ] && [ -z "${FATECTL_TEST_FILTER:-}" ]; then
-  scripts/fuzz.sh --ci "${FATECTL_FUZZ_SECONDS:-3}"
+  scripts/fuzz.sh --ci "${FATECTL_FUZZ_CI_RUNS:-4000}"
 fi
 echo "tests took $(( $(date +%s) - start )) s" >&2

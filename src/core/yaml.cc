@@ -88,6 +88,8 @@ bool plain_safe(std::string_view s) {
   // a first byte >= 0x80 could read as a byte-order mark (FE FF, FF FE, EF BB BF) at the start
   // of a document: quote it
   if (static_cast<unsigned char>(s.front()) >= 0x80) return false;
+  // "..." (and "---") at the start of a line end (start) a document
+  if (s.substr(0, 3) == "..." || s.substr(0, 3) == "---") return false;
   if (std::string_view("-?:,[]{}#&*!|>'\"%@`").find(s.front()) != std::string_view::npos) {
     // "-foo" is fine as long as it is not "- " or "-" alone; keep it simple and quote.
     return false;
@@ -284,7 +286,8 @@ void emit_yaml(std::ostream& o, const YAML::Node& n, int indent) {
       }
     }
   } else {
-    emit_value(o, n, indent, true);
+    // a scalar document: a literal block's lines are indented, so none reads as "---" or "..."
+    emit_value(o, n, indent + 2, true);
   }
 }
 
