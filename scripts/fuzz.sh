@@ -6,9 +6,9 @@
 #   scripts/fuzz.sh --ci [RUNS]         what scripts/test.sh runs: replay every saved finding and
 #                                       corpus entry, then each target for RUNS inputs (default
 #                                       4000) from the committed seeds with a fixed random seed, at
-#                                       most 20 s each: the same inputs on every machine, so CI
-#                                       keeps the harnesses alive without drawing new findings by
-#                                       chance (new findings come from the long runs)
+#                                       most 20 s each: a fixed count, not a time, so a faster CI
+#                                       machine does not wander further (coverage-guided choices
+#                                       still vary a little); new findings come from the long runs
 #   scripts/fuzz.sh --list              the targets
 # Builds build-fuzz/ (FATECTL_FUZZ=ON) first. New corpus entries go to build-fuzz/corpus/<target>
 # (the committed seeds in tests/fuzz/corpus/<target> are read, never written); a finding is
