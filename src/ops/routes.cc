@@ -220,9 +220,12 @@ YAML::Node nginx_node(const NginxRoute& r) {
 }
 
 // The node at `path` in `root`, creating maps on the way.
+// root[path], or an undefined node when a step is missing or not a mapping (a scalar `nginx:`
+// in a hostile file must not reach yaml-cpp's operator[] on a scalar).
 YAML::Node at_path(YAML::Node root, const std::vector<std::string>& path) {
   YAML::Node cur = root;
   for (auto& k : path) {
+    if (!cur || !cur.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
     YAML::Node next = cur[k];
     cur.reset(next);
   }
