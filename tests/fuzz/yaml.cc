@@ -53,7 +53,7 @@ bool emit_safe(const YAML::Node& n, int depth) {
   return true;
 }
 
-// True when some key, as JSON writes it (\u0000 escapes are 6 bytes), is longer than 1024
+// True when some key, as JSON writes it (control bytes and DEL become 6-byte \u00XX escapes), is longer than 1024
 // characters: valid JSON that a YAML parser cannot read back (YAML caps an implicit key at 1024
 // characters, and yaml-cpp enforces it on flow mappings), so the JSON round trip is not checked.
 bool long_json_key(const YAML::Node& n, int depth) {
@@ -64,7 +64,7 @@ bool long_json_key(const YAML::Node& n, int depth) {
   } else if (n.IsMap()) {
     for (const auto& kv : n) {
       size_t len = 2;
-      for (unsigned char c : kv.first.Scalar()) len += c < 0x20 ? 6 : (c == '"' || c == '\\') ? 2 : 1;
+      for (unsigned char c : kv.first.Scalar()) len += c < 0x20 || c == 0x7f ? 6 : (c == '"' || c == '\\') ? 2 : 1;
       if (len > 1000 || long_json_key(kv.second, depth + 1)) return true;
     }
   }
