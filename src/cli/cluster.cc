@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "diagnostics_output.h"
 #include "fatectl/core/error.h"
 #include "fatectl/core/log.h"
 #include "fatectl/core/output.h"
@@ -63,21 +64,10 @@ void run_validate(const ValidateOptions& o, GlobalOptions& g) {
         n["storage"] = yaml::str(r.spec.storage);
       }
     }
-    n["errors"] = YAML::Node(YAML::NodeType::Sequence);
-    n["warnings"] = YAML::Node(YAML::NodeType::Sequence);
-    for (const auto& d : r.errors) n["errors"].push_back(d.to_yaml());
-    for (const auto& d : r.warnings) n["warnings"].push_back(d.to_yaml());
-    output::print(f, n);
-    for (const auto& d : r.errors) log::error("{}", d.str());
-    if (!r.ok()) throw ExitCode{2};
+    print_diagnostics_document(f, n, r.errors, r.warnings);
     return;
   }
-  for (const auto& d : r.warnings) log::warn("{}", d.str());
-  if (!r.ok()) {
-    for (const auto& d : r.errors) log::error("{}", d.str());
-    if (r.errors.size() > 1) log::error("{}: {} errors", r.spec.file, r.errors.size());
-    throw ExitCode{2};
-  }
+  log_diagnostics(r.spec.file, r.errors, r.warnings);
   std::string layout;
   if (!r.spec.is_exchange()) layout = ", " + r.spec.computing + "/" + r.spec.federation + "/" + r.spec.storage;
   std::string mods;

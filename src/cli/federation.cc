@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "diagnostics_output.h"
 #include "fatectl/core/error.h"
 #include "fatectl/core/log.h"
 #include "fatectl/core/output.h"
@@ -72,21 +73,10 @@ void run_validate(const ValidateFlags& o, GlobalOptions& g) {
         n["parties"].push_back(x);
       }
     }
-    n["errors"] = YAML::Node(YAML::NodeType::Sequence);
-    n["warnings"] = YAML::Node(YAML::NodeType::Sequence);
-    for (const auto& d : r.errors) n["errors"].push_back(d.to_yaml());
-    for (const auto& d : r.warnings) n["warnings"].push_back(d.to_yaml());
-    output::print(g.format(), n);
-    for (const auto& d : r.errors) log::error("{}", d.str());
-    if (!r.ok()) throw ExitCode{2};
+    print_diagnostics_document(g.format(), n, r.errors, r.warnings);
     return;
   }
-  for (const auto& d : r.warnings) log::warn("{}", d.str());
-  if (!r.ok()) {
-    for (const auto& d : r.errors) log::error("{}", d.str());
-    if (r.errors.size() > 1) log::error("{}: {} errors", r.fed.file, r.errors.size());
-    throw ExitCode{2};
-  }
+  log_diagnostics(r.fed.file, r.errors, r.warnings);
   std::printf("OK %s: federation %s (%s, domain %s), the Exchange %s/%s, %zu parties: %s\n", r.fed.file.c_str(),
               r.fed.name.c_str(), r.fed.engine.c_str(), r.fed.domain.c_str(), r.fed.exchange.namespace_.c_str(),
               r.fed.exchange.name.c_str(), r.fed.parties.size(), r.fed.member_list().c_str());
