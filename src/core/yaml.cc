@@ -512,9 +512,11 @@ std::string to_json(const YAML::Node& n, bool pretty) {
   return o.str();
 }
 
-YAML::Node dig(const YAML::Node& n, std::initializer_list<std::string_view> path) {
+namespace {
+template <class Path>
+YAML::Node dig_path(const YAML::Node& n, const Path& path) {
   YAML::Node cur = n;
-  for (std::string_view k : path) {
+  for (const auto& k : path) {
     if (!cur || !cur.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
     const YAML::Node& c = cur;  // const: a missing key must not be created
     YAML::Node next = c[std::string(k)];
@@ -523,6 +525,10 @@ YAML::Node dig(const YAML::Node& n, std::initializer_list<std::string_view> path
   }
   return cur;
 }
+}  // namespace
+
+YAML::Node dig(const YAML::Node& n, std::initializer_list<std::string_view> path) { return dig_path(n, path); }
+YAML::Node dig(const YAML::Node& n, const std::vector<std::string>& path) { return dig_path(n, path); }
 
 YAML::Node clone(const YAML::Node& n) { return YAML::Clone(n); }
 

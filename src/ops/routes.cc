@@ -220,18 +220,6 @@ YAML::Node nginx_node(const NginxRoute& r) {
 }
 
 // The node at `path` in `root`, creating maps on the way.
-// root[path], or an undefined node when a step is missing or not a mapping (a scalar `nginx:`
-// in a hostile file must not reach yaml-cpp's operator[] on a scalar).
-YAML::Node at_path(YAML::Node root, const std::vector<std::string>& path) {
-  YAML::Node cur = root;
-  for (auto& k : path) {
-    if (!cur || !cur.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
-    YAML::Node next = cur[k];
-    cur.reset(next);
-  }
-  return cur;
-}
-
 // Sets root[path] = value (creating intermediate maps), without disturbing key order.
 void set_path(YAML::Node root, const std::vector<std::string>& path, const YAML::Node& value) {
   YAML::Node cur = root;
@@ -577,7 +565,7 @@ RouteEdit add_route(const std::string& text, const std::string& name, const Rout
       }
       out.nginx_changed = true;
       edit_table(ed, name, kNginxPath, false, before.nginx.size(), idx, false, &r, all, emit_nginx);
-      YAML::Node rt = at_path(expected, kNginxPath);
+      YAML::Node rt = yaml::dig(expected, kNginxPath);
       if (!rt || !rt.IsMap()) {
         YAML::Node m(YAML::NodeType::Map);
         m[party] = nginx_node(r);
@@ -663,7 +651,7 @@ RouteEdit remove_route(const std::string& text, const std::string& name, long pa
       all.erase(all.begin() + idx);
       edit_table(ed, name, kNginxPath, false, before.nginx.size(), idx, true, static_cast<const NginxRoute*>(nullptr),
                  all, emit_nginx);
-      YAML::Node rt = at_path(expected, kNginxPath);
+      YAML::Node rt = yaml::dig(expected, kNginxPath);
       YAML::Node m(YAML::NodeType::Map);
       for (auto it = rt.begin(); it != rt.end(); ++it)
         if (it->first.Scalar() != p) m[it->first] = it->second;

@@ -23,8 +23,8 @@ std::string read_first_line(const std::string& path) {
   return line;
 }
 
-/// Field 22 of /proc/PID/stat (start time in clock ticks since boot); "" when unreadable.
-/// Fields of /proc/PID/stat after the command name: [0] is the state, [19] the start time.
+/// Fields of /proc/PID/stat after the command name: [0] is the state, [19] the start time (field
+/// 22, clock ticks since boot). Empty when unreadable.
 std::vector<std::string> stat_fields(long pid) {
   std::string stat = read_first_line("/proc/" + std::to_string(pid) + "/stat");
   size_t close = stat.rfind(')');  // the command name may hold spaces and parentheses
@@ -36,17 +36,12 @@ std::vector<std::string> stat_fields(long pid) {
   return out;
 }
 
-std::string start_time_of(long pid) {
-  auto f = stat_fields(pid);
-  return f.size() == 20 ? f[19] : "";
-}
+/// The start time of a stat_fields() result ("" when unknown).
+std::string start_time_of(const std::vector<std::string>& stat) { return stat.size() == 20 ? stat[19] : ""; }
 
 /// A zombie (killed, not yet reaped: its parent died too and PID 1 of a container does not reap)
 /// still answers kill(pid, 0), yet it will never write again.
-bool is_zombie(long pid) {
-  auto f = stat_fields(pid);
-  return !f.empty() && (f[0] == "Z" || f[0] == "X");
-}
+bool is_zombie(const std::vector<std::string>& stat) { return !stat.empty() && (stat[0] == "Z" || stat[0] == "X"); }
 
 std::string this_host() {
   char b[256] = {0};
@@ -67,7 +62,7 @@ Holder Holder::self() {
   Holder h;
   h.host = this_host();
   h.pid = static_cast<long>(::getpid());
-  h.pid_start = start_time_of(h.pid);
+  h.pid_start = start_time_of(stat_fields(h.pid));
   h.boot_id = read_first_line("/proc/sys/kernel/random/boot_id");
   h.heartbeat = kube::format_rfc3339(std::chrono::system_clock::now());
   return h;
@@ -99,7 +94,8 @@ bool holder_gone(const Holder& h, std::chrono::system_clock::time_point now, std
   Holder me = Holder::self();
   if (!h.empty() && h.host == me.host && !h.boot_id.empty() && h.boot_id == me.boot_id) {
     bool running = h.pid > 0 && (::kill(static_cast<pid_t>(h.pid), 0) == 0 || errno == EPERM);
-    if (running && !is_zombie(h.pid) && (h.pid_start.empty() || start_time_of(h.pid) == h.pid_start)) return false;
+    auto stat = stat_fields(h.pid);  // one read of /proc/PID/stat for both checks
+    if (running && !is_zombie(stat) && (h.pid_start.empty() || start_time_of(stat) == h.pid_start)) return false;
     why = who + " is gone";
     return true;
   }

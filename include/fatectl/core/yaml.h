@@ -82,6 +82,7 @@ std::string quote_excerpt(std::string_view s, size_t max = 40);
 /// step is missing or not a mapping. yaml-cpp's chained n["a"]["b"] throws InvalidNode instead
 /// when "a" is missing from a const node.
 YAML::Node dig(const YAML::Node& n, std::initializer_list<std::string_view> path);
+YAML::Node dig(const YAML::Node& n, const std::vector<std::string>& path);
 
 /// Deep copy (yaml-cpp nodes share by reference).
 YAML::Node clone(const YAML::Node& n);
