@@ -205,9 +205,9 @@ void Party::save_checkpoint(long epochs, const YAML::Node& state) {
     std::string fn = e.path().filename().string();
     if (fn.rfind("epoch-", 0) == 0 && fn.size() > 11 && fn.substr(fn.size() - 5) == ".yaml") {
       long k = std::atol(fn.substr(6, fn.size() - 11).c_str());
-      // The three newest: parties are at most one epoch apart, and one unreadable checkpoint still
-      // leaves one that every party has.
-      if (k < epochs - 2 || k > epochs) fs::remove(e.path(), ec);
+      // The four newest: a party with one unreadable checkpoint reports two below its newest (the
+      // parties may go back past it), and another party may be one epoch ahead of it.
+      if (k < epochs - 3 || k > epochs) fs::remove(e.path(), ec);
     }
   }
 }

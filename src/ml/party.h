@@ -56,7 +56,7 @@ class Party {
   long checkpoint_epochs();
   /// The checkpoint written after `epochs` epochs (throws Failed when it is missing or unreadable).
   YAML::Node load_checkpoint(long epochs) const;
-  /// Writes checkpoint/epoch-<epochs>.yaml atomically and keeps only the three newest.
+  /// Writes checkpoint/epoch-<epochs>.yaml atomically and keeps only the four newest.
   void save_checkpoint(long epochs, const YAML::Node& state);
   /// Writes a file under out_dir atomically.
   void write_file(const std::string& name, const std::string& text) const;
